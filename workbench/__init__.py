@@ -1,0 +1,60 @@
+"""VIG Workbench: review, code, supervise, analyse and report Video Interaction Guidance work.
+
+The entry point for most users is :func:`open_project`::
+
+    import workbench
+    project = workbench.open_project("my-project", create=True)
+
+See ``README.md`` for the two commands that set everything up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workbench.annotations import AnnotationTable
+from workbench.errors import (
+    AnnotationError,
+    ConflictError,
+    FormatError,
+    MediaError,
+    NotFoundError,
+    SchemaVersionError,
+    SchemeError,
+    StoreError,
+    WorkbenchError,
+)
+from workbench.scheme import CodingScheme, default_scheme, load_scheme
+
+if TYPE_CHECKING:
+    from workbench.store import Project
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnnotationError",
+    "AnnotationTable",
+    "CodingScheme",
+    "ConflictError",
+    "FormatError",
+    "MediaError",
+    "NotFoundError",
+    "SchemaVersionError",
+    "SchemeError",
+    "StoreError",
+    "WorkbenchError",
+    "__version__",
+    "default_scheme",
+    "load_scheme",
+    "open_project",
+]
+
+
+def open_project(path_or_url: Any, create: bool = False, **kwargs: Any) -> Project:
+    """Open (or with ``create=True`` create) a project folder or database URL.
+
+    See :func:`workbench.store.open_project` for the parameters.
+    """
+    from workbench.store import open_project as _open
+
+    return _open(path_or_url, create=create, **kwargs)

@@ -1,0 +1,75 @@
+"""The workbench's own exceptions.
+
+Every error that a user can cause with a file, a project or a stored row is a
+:class:`WorkbenchError`; its message names the file, the row or the field and
+says what was expected and what came ("Expected X, but got Y."). Bad arguments
+to a function are plain :class:`ValueError` / :class:`TypeError`, as usual in
+Python.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AnnotationError",
+    "ConflictError",
+    "FormatError",
+    "MediaError",
+    "NotFoundError",
+    "SchemaVersionError",
+    "SchemeError",
+    "StoreError",
+    "WorkbenchError",
+]
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises about data, files or the store."""
+
+
+class SchemeError(WorkbenchError):
+    """A coding-scheme file or definition is invalid; the message lists every problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Invalid coding scheme {source}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class AnnotationError(WorkbenchError, ValueError):
+    """One or more annotation rows are invalid; the message names each row and field."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        shown = self.problems[:20]
+        more = len(self.problems) - len(shown)
+        lines = "\n".join(f"  - {p}" for p in shown)
+        if more:
+            lines += f"\n  ... and {more} more"
+        super().__init__(f"Invalid annotations{where}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class MediaError(WorkbenchError):
+    """A media file cannot be read, is truncated, empty or not a video."""
+
+
+class FormatError(WorkbenchError):
+    """An interchange file (EAF, BORIS, CSV, OTX, ...) does not have the expected structure."""
+
+
+class StoreError(WorkbenchError):
+    """The project store cannot do what was asked."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """A row that was asked for is not in the store."""
+
+
+class ConflictError(StoreError):
+    """A row was changed by someone else since it was read; reload and edit again."""
+
+
+class SchemaVersionError(StoreError):
+    """The project's database was written by a newer workbench than this one."""

@@ -1,0 +1,235 @@
+"""Domain records: cases, participants, sessions, recordings, moments, stills,
+comments, goals and measures.
+
+Records are frozen dataclasses returned by the store. Each stored record has an
+``id`` and a ``version`` (incremented on every update: the store refuses an
+update made from a stale version with :class:`~workbench.errors.ConflictError`).
+
+Privacy: a :class:`Case` carries a ``pseudonym`` (used everywhere) and an
+optional protected ``real_name``, which is kept in the store for the guider's
+own records and never leaves it: ``repr`` hides it and exports never read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+__all__ = [
+    "AgeBand",
+    "Case",
+    "Comment",
+    "CommentStatus",
+    "Goal",
+    "GoalRating",
+    "Measure",
+    "Moment",
+    "Participant",
+    "Recording",
+    "Role",
+    "Session",
+    "SessionKind",
+    "Still",
+    "parse_enum",
+]
+
+
+class Role(StrEnum):
+    """Who a participant is in the work."""
+
+    PARENT = "parent"
+    CHILD = "child"
+    CARER = "carer"
+    PROFESSIONAL = "professional"
+    GUIDER = "guider"
+    TRAINEE = "trainee"
+    SUPERVISOR = "supervisor"
+
+
+class AgeBand(StrEnum):
+    """Coarse age bands (no birth dates are stored)."""
+
+    INFANT = "0-1"
+    TODDLER = "1-3"
+    PRESCHOOL = "3-5"
+    CHILD = "5-12"
+    ADOLESCENT = "12-18"
+    ADULT = "18+"
+    UNKNOWN = "unknown"
+
+
+class SessionKind(StrEnum):
+    """What a session was."""
+
+    FILMING = "filming"
+    SHARED_REVIEW = "shared review"
+    SUPERVISION = "supervision"
+
+
+class CommentStatus(StrEnum):
+    """A supervisor's verdict on a coded moment."""
+
+    AGREE = "agree"
+    DISCUSS = "discuss"
+    REVISE = "revise"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_enum(enum: type[E], value: Any, field_name: str) -> E:
+    """Coerce ``value`` to ``enum`` or raise a ValueError listing the allowed values."""
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(str(value))
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise ValueError(
+            f"Invalid value for the {field_name!r} parameter. Allowed values are {allowed}, but got {value!r} instead."
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A family, client or professional whose interactions are filmed.
+
+    ``real_name`` is protected: stored, never exported, hidden in ``repr``.
+    """
+
+    id: int
+    pseudonym: str
+    real_name: str | None = field(default=None, repr=False)
+    helping_question: str = ""
+    guider: str = ""
+    created_at: dt.datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A person in a case's recordings, by role and pseudonymous label (the actor name)."""
+
+    id: int
+    case_id: int
+    label: str
+    role: Role
+    age_band: AgeBand = AgeBand.UNKNOWN
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A filming, a shared review session (SRS) or a supervision session."""
+
+    id: int
+    case_id: int
+    kind: SessionKind
+    date: dt.date
+    cycle: int = 1
+    label: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A video file registered in a session, with what probing it found.
+
+    ``path`` is where the file is (absolute, or relative to the project folder
+    for files copied into ``<project>/media/``); it never leaves the store.
+    """
+
+    id: int
+    session_id: int
+    path: str
+    sha256: str
+    duration_ms: int
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    rotation: int = 0
+    codec: str = ""
+    label: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A selected segment of a recording ("a moment better than usual")."""
+
+    id: int
+    recording_id: int
+    onset_ms: int
+    offset_ms: int
+    title: str
+    reason: str = ""
+    reflection: str = ""
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Still:
+    """One exact frame of a recording, stored as an image file with a caption."""
+
+    id: int
+    recording_id: int
+    time_ms: int
+    image_path: str
+    caption: str = ""
+    moment_id: int | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A supervisor's (or anyone's) comment at a time in a recording."""
+
+    id: int
+    recording_id: int
+    time_ms: int
+    author: str
+    text: str
+    status: CommentStatus = CommentStatus.DISCUSS
+    created_at: dt.datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GoalRating:
+    """One rating of a goal on its scale, at a date (and optionally a session)."""
+
+    id: int
+    goal_id: int
+    date: dt.date
+    value: float
+    session_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A goal or working point of a case, rated on a scale over time."""
+
+    id: int
+    case_id: int
+    text: str
+    scale_min: float = 0.0
+    scale_max: float = 10.0
+    ratings: tuple[GoalRating, ...] = ()
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """An outcome measure: an instrument's score at a time point (e.g. 'pre', 'post')."""
+
+    id: int
+    case_id: int
+    instrument: str
+    scale: str
+    time_point: str
+    value: float
+    date: dt.date | None = None
+    version: int = 1
