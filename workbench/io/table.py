@@ -1,0 +1,219 @@
+"""Annotation tables as CSV / TSV files.
+
+The columns are those of :meth:`AnnotationTable.to_dataframe`: ``id, recording_id, actor,
+code, onset_ms, offset_ms, coder, note`` and any extra columns. Reading requires ``actor``,
+``code`` and a time: ``onset_ms`` (integer ms) or ``onset_s`` (seconds, rounded half up to
+ms); ``offset_ms`` / ``offset_s`` are optional (missing or empty: a point event). Empty cells
+of ``id``, ``recording_id`` and extra columns are missing values; every other cell is text.
+Files are UTF-8 (a byte-order mark, as Excel writes it, is accepted).
+
+Every problem in the rows is reported at once, each naming the file, the line (1-based; the
+header is line 1) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from workbench.annotations import COLUMNS, AnnotationTable
+from workbench.errors import AnnotationError, FormatError
+from workbench.io._common import as_path, atomic_write_bytes, read_bytes, seconds_to_ms
+from workbench.scheme import CodingScheme
+
+__all__ = ["read_table", "write_table"]
+
+_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_WHAT = "an annotation table (CSV/TSV)"
+
+
+def _separator(path: Path, sep: str | None) -> str:
+    if sep is not None:
+        if not isinstance(sep, str) or len(sep) != 1:
+            raise ValueError(f"Expected 'sep' to be one character, but got {sep!r}.")
+        return sep
+    suffix = path.suffix.lower()
+    if suffix not in _SEPARATORS:
+        raise ValueError(f"Expected a file ending in .csv, .tsv or .tab (or an explicit 'sep'), but got {path.name!r}.")
+    return _SEPARATORS[suffix]
+
+
+def read_table(
+    path: str | Path,
+    *,
+    scheme: CodingScheme | None = None,
+    sep: str | None = None,
+) -> AnnotationTable:
+    """Read annotations from a CSV or TSV file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; ``.csv`` is comma separated, ``.tsv`` / ``.tab`` tab separated.
+    scheme : CodingScheme, optional
+        Every code must be a code of this scheme; the table is bound to it.
+    sep : str, optional
+        Column separator, overriding the one implied by the extension.
+
+    Returns
+    -------
+    AnnotationTable
+
+    Raises
+    ------
+    FormatError
+        Missing or unreadable file, not text, or missing required columns.
+    AnnotationError
+        Invalid cells, each named by file, line and column.
+
+    Examples
+    --------
+    >>> table = read_table("coding.csv", scheme=default_scheme())  # doctest: +SKIP
+    """
+    path = as_path(path)
+    src = str(path)
+    delimiter = _separator(path, sep)
+    raw = read_bytes(path, _WHAT)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"Expected {_WHAT} in {src!r} as UTF-8 text, but got undecodable bytes at byte {exc.start}."
+        ) from exc
+    if "\x00" in text:
+        raise FormatError(f"Expected {_WHAT} in {src!r}, but got binary data (NUL bytes).")
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise FormatError(f"{src}, line 1: Expected a header row, but: {exc}.") from exc
+    header = [h.strip() for h in header]
+    _check_header(header, src, delimiter)
+
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    line_end = reader.line_num
+    try:
+        for record in reader:
+            line = line_end + 1
+            line_end = reader.line_num
+            if not record or all(not c.strip() for c in record):
+                continue
+            if len(record) != len(header):
+                problems.append(f"{src}, line {line}: Expected {len(header)} columns, but got {len(record)}.")
+                continue
+            rows.append(_row(dict(zip(header, record, strict=True)), src, line, scheme, problems))
+    except csv.Error as exc:
+        raise FormatError(f"{src}, line {reader.line_num}: Expected well-formed {_WHAT}, but: {exc}.") from exc
+    if problems:
+        raise AnnotationError(problems, source=src)
+    return AnnotationTable(rows, scheme=scheme, source=src)
+
+
+def _check_header(header: list[str], src: str, delimiter: str) -> None:
+    problems = []
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        problems.append(f"unique column names (got {dupes} more than once)")
+    for col in ("actor", "code"):
+        if col not in header:
+            problems.append(f"a column {col!r}")
+    if "onset_ms" not in header and "onset_s" not in header:
+        problems.append("a column 'onset_ms' or 'onset_s'")
+    for a, b in (("onset_ms", "onset_s"), ("offset_ms", "offset_s")):
+        if a in header and b in header:
+            problems.append(f"either {a!r} or {b!r}, not both")
+    if problems:
+        sep_name = "tab" if delimiter == "\t" else repr(delimiter)
+        raise FormatError(
+            f"{src}, line 1 (header, separator {sep_name}): Expected {'; '.join(problems)}, but got columns {header}."
+        )
+
+
+def _row(
+    cells: dict[str, str],
+    src: str,
+    line: int,
+    scheme: CodingScheme | None,
+    problems: list[str],
+) -> dict[str, Any]:
+    def bad(col: str, expected: str, got: Any) -> None:
+        problems.append(f"{src}, line {line}, column {col!r}: Expected {expected}, but got {got!r}.")
+
+    row: dict[str, Any] = {}
+    for col, value in cells.items():
+        if col in ("onset_ms", "offset_ms", "onset_s", "offset_s"):
+            continue
+        if col in ("id", "recording_id"):
+            v = value.strip()
+            if not v:
+                row[col] = None
+            elif v.lstrip("-").isdigit():
+                row[col] = int(v)
+            else:
+                bad(col, "an integer", value)
+        elif col in COLUMNS:
+            row[col] = value
+        else:
+            row[col] = value if value != "" else None
+    for col in ("actor", "code"):
+        if not cells[col].strip():
+            bad(col, "a value", cells[col])
+    if scheme is not None and cells["code"].strip() and cells["code"].strip() not in scheme:
+        bad("code", f"a code of scheme {scheme.id!r}", cells["code"].strip())
+
+    times: dict[str, int | None] = {}
+    for name in ("onset", "offset"):
+        for unit in ("ms", "s"):
+            col = f"{name}_{unit}"
+            if col not in cells:
+                continue
+            v = cells[col].strip()
+            if not v:
+                if name == "onset":
+                    bad(col, "a time", cells[col])
+                times[name] = None
+            elif unit == "ms":
+                if v.lstrip("-").isdigit():
+                    times[name] = int(v)
+                else:
+                    bad(col, "integer milliseconds", cells[col])
+            else:
+                try:
+                    times[name] = seconds_to_ms(v)
+                except ValueError:
+                    bad(col, "a time in seconds", cells[col])
+    onset, offset = times.get("onset"), times.get("offset")
+    onset_col = "onset_ms" if "onset_ms" in cells else "onset_s"
+    offset_col = "offset_ms" if "offset_ms" in cells else "offset_s"
+    if onset is not None and onset < 0:
+        bad(onset_col, "a time >= 0", cells[onset_col])
+    if onset is not None and offset is not None and offset < onset:
+        bad(offset_col, f"a time >= the onset ({cells[onset_col].strip()})", cells[offset_col])
+    row["onset_ms"] = onset
+    row["offset_ms"] = offset
+    return row
+
+
+def write_table(table: AnnotationTable, path: str | Path) -> Path:
+    """Write a table as CSV (``.csv``) or TSV (``.tsv``, ``.tab``), UTF-8, header first.
+
+    The columns are those of :meth:`AnnotationTable.to_dataframe` (times in integer ms;
+    point events with ``offset_ms == onset_ms``); missing ids are empty cells. The file is
+    written atomically and replaced if it exists.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    if not isinstance(table, AnnotationTable):
+        raise TypeError(f"Expected an AnnotationTable, but got {type(table).__name__}.")
+    path = as_path(path)
+    delimiter = _separator(path, None)
+    df = table.to_dataframe()
+    text = df.to_csv(sep=delimiter, index=False, lineterminator="\n")
+    return atomic_write_bytes(path, text.encode("utf-8"))
