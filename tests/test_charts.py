@@ -1,0 +1,37 @@
+"""Chart builders: checked through their Vega-Lite spec, without a browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench import AnnotationTable, default_scheme
+from workbench.charts import timeline_chart, timeline_frame
+
+ROWS = [
+    {"id": 1, "actor": "child", "code": "initiative-nonverbal", "onset_ms": 1000, "offset_ms": 2200, "coder": "t"},
+    {"id": 2, "actor": "parent", "code": "receiving-words", "onset_ms": 1700, "coder": "t"},
+    {"id": 3, "actor": "parent", "code": "receiving-words", "onset_ms": 1750, "coder": "s"},
+    {"id": 4, "actor": "parent", "code": "my-own-code", "onset_ms": 3000, "offset_ms": 3500, "coder": "s"},
+]
+
+
+def test_lanes_categories_and_point_width() -> None:
+    scheme = default_scheme()
+    df = timeline_frame(AnnotationTable(ROWS), scheme, lanes="actor+coder", min_width_ms=150)
+    assert sorted(df["lane"].unique()) == ["child · t", "parent · s", "parent · t"]
+    row = df.set_index("id").loc[2]
+    assert row["category"] == "Receiving initiatives" and row["kind"] == "reception"
+    assert row["end_s"] == pytest.approx(1.85)  # a point event drawn 150 ms wide
+    assert df.set_index("id").loc[4, "category"] == "(not in scheme)"
+    with pytest.raises(ValueError, match="Allowed values"):
+        timeline_frame(AnnotationTable(ROWS), scheme, lanes="coder")  # type: ignore[arg-type]
+
+
+def test_colours_follow_the_scheme() -> None:
+    scheme = default_scheme()
+    spec = timeline_chart(AnnotationTable(ROWS), scheme).to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"][:6] == [c.label for c in scheme.categories][:6]
+    assert scale["range"][0] == scheme.categories[0].colour
+    assert scale["domain"][-1] == "(not in scheme)" and scale["range"][-1] == "#9e9e9e"
+    assert spec["height"] == 28 * 2  # one lane per actor

@@ -1,0 +1,117 @@
+"""The command line, end to end: the demo, help texts, clear errors, import/export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import build_parser, main
+
+SUBCOMMANDS = ["demo", "init", "info", "lab", "probe", "scheme", "import", "export"]
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: workbench {command}")
+    parser_help = build_parser().format_help()
+    assert command in parser_help
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    folder = tmp_path_factory.mktemp("cli") / "demo"
+    result = _run("demo", str(folder), "--no-browser")
+    return folder, result
+
+
+def test_demo_builds_headless_and_reports_what_it_built(demo_project) -> None:
+    folder, result = demo_project
+    assert result.returncode == 0, result.stderr
+    assert (folder / "workbench.db").is_file()
+    out = result.stdout
+    for pseudonym in ("Aster", "Birch", "Cedar"):
+        assert f"case     {pseudonym}: 4 sessions, 2 recordings" in out
+    assert "supervisor" in out and "trainee" in out
+    # made-up real names stay in the store
+    assert "Thistlewood" not in out and "Oakhollow" not in out
+
+
+def test_demo_project_content(demo_project) -> None:
+    import workbench
+    from workbench.analysis.contingency import contingencies
+    from workbench.demo import interaction_script
+    from workbench.media import probe
+
+    folder, _ = demo_project
+    with workbench.open_project(folder) as project:
+        recs = project.recordings()
+        assert len(recs) == 6
+        info = probe(project.media_path(recs[0]))
+        assert info.codec == "h264" and info.has_audio
+        assert 59_000 <= info.duration_ms <= 61_000 and info.frame_count == 1500
+        sup = project.annotations(recs[0], coder="supervisor")
+        trainee = project.annotations(recs[0], coder="trainee")
+        coded_acts = [a for a in interaction_script("pre", seed=7) if not a.code.startswith("_")]
+        assert len(sup) == len(coded_acts)
+        assert 0.8 * len(sup) <= len(trainee) <= len(sup)
+        # the pre film has one missed, one received-only and one discordant initiative; the post film none
+        pre = contingencies(sup, project.scheme)["outcome"].value_counts()
+        assert (pre["missed"], pre["received"], pre["discordant"]) == (1, 1, 1) and pre["attuned"] >= 8
+        post = next(r for r in recs if "post" in r.label)
+        outcomes = contingencies(project.annotations(post, coder="supervisor"), project.scheme)["outcome"]
+        assert set(outcomes) == {"attuned"}
+        assert project.moments(recs[0]) and project.stills(recs[0]) and project.comments(recs[0])
+        assert len(project.measures()) == 12
+        assert {c.pseudonym for c in project.cases()} == {"Aster", "Birch", "Cedar"}
+
+
+def test_rerunning_the_demo_reuses_the_project(demo_project) -> None:
+    folder, _ = demo_project
+    again = _run("demo", str(folder), "--no-browser")
+    assert again.returncode == 0 and "already built" in again.stdout
+
+
+def test_export_import_round_trip(demo_project, tmp_path: Path) -> None:
+    import workbench
+
+    folder, _ = demo_project
+    out = tmp_path / "coding.eaf"
+    assert _run("export", str(folder), "--recording", "1", "--coder", "trainee", "--out", str(out)).returncode == 0
+    fresh = tmp_path / "fresh"
+    assert _run("init", str(fresh)).returncode == 0
+    with workbench.open_project(folder) as source:
+        video = source.media_path(source.recording(1))
+        expected = source.annotations(1, coder="trainee").to_dataframe()
+    with workbench.open_project(fresh) as project:
+        case = project.add_case("Dune")
+        rec = project.add_recording(project.add_session(case, "filming", "2026-01-01"), video)
+    result = _run("import", str(fresh), str(out), "--recording", str(rec.id), "--coder", "trainee")
+    assert result.returncode == 0, result.stderr
+    with workbench.open_project(fresh) as project:
+        got = project.annotations(rec).to_dataframe()
+    cols = ["actor", "code", "onset_ms", "offset_ms"]
+    assert got[cols].values.tolist() == expected[cols].values.tolist()
+
+
+def test_errors_are_one_clear_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = _run("info", str(missing))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and str(missing) in result.stderr
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video", encoding="utf-8")
+    result = _run("probe", str(text))
+    assert result.returncode == 2 and "notes.mp4" in result.stderr and "Traceback" not in result.stderr

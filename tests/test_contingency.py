@@ -1,0 +1,80 @@
+"""Attunement contingencies on small hand-coded interactions whose answer is known."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench import AnnotationTable, default_scheme
+from workbench.analysis.contingency import contingencies, contingency_summary
+
+
+def _table(rows: list[tuple[int, str, str, int, int | None]]) -> AnnotationTable:
+    return AnnotationTable(
+        [{"id": i, "recording_id": 1, "actor": a, "code": c, "onset_ms": on, "offset_ms": off}
+         for i, a, c, on, off in rows]
+    )
+
+
+def test_each_outcome_once() -> None:
+    t = _table([
+        # attuned: reception 600 ms after, then a response
+        (1, "child", "initiative-nonverbal", 1000, 2000),
+        (2, "parent", "returning-eye-contact", 1600, 2600),
+        (3, "parent", "receiving-responding", 2400, 3500),
+        # received only
+        (4, "child", "initiative-verbal", 10_000, None),
+        (5, "parent", "showing-noticed", 10_900, None),
+        # discordant before any reception
+        (6, "child", "initiative-verbal", 20_000, None),
+        (7, "parent", "discordant-overriding", 20_500, 21_500),
+        (8, "parent", "receiving-words", 21_000, None),
+        # missed: the reception comes after the 3 s window
+        (9, "child", "initiative-nonverbal", 30_000, 31_000),
+        (10, "parent", "returning-eye-contact", 33_001, 34_000),
+    ])
+    found = contingencies(t, default_scheme()).set_index("initiative_id")
+    assert found.loc[1, "outcome"] == "attuned"
+    assert found.loc[1, "reception_latency_ms"] == 600 and found.loc[1, "response_latency_ms"] == 1400
+    assert found.loc[4, "outcome"] == "received" and found.loc[4, "reception_id"] == 5
+    assert found.loc[6, "outcome"] == "discordant" and found.loc[6, "discordant_id"] == 7
+    assert found.loc[9, "outcome"] == "missed"
+    # a wider window turns the late reception into one
+    wide = contingencies(t, default_scheme(), window_ms=(0, 3500)).set_index("initiative_id")
+    assert wide.loc[9, "outcome"] == "received"
+    assert wide.attrs["params"]["window_ms"] == [0, 3500]
+
+
+def test_a_response_before_the_reception_does_not_count_and_own_acts_are_ignored() -> None:
+    t = _table([
+        (1, "child", "initiative-verbal", 1000, None),
+        (2, "parent", "having-fun", 1200, 1500),        # response, but before the reception
+        (3, "parent", "receiving-words", 1800, None),
+        (4, "child", "returning-eye-contact", 1100, None),  # the initiator's own act
+    ])
+    found = contingencies(t, default_scheme()).set_index("initiative_id")
+    assert found.loc[1, "outcome"] == "received"
+    assert found.loc[1, "reception_id"] == 3
+
+
+def test_summary_counts_rates_latencies_and_chains() -> None:
+    rows = []
+    i = 0
+    for k, answered in enumerate([True, True, False, True, True, True]):
+        on = k * 5000
+        rows.append((i := i + 1, "child", "initiative-nonverbal", on, on + 500))
+        if answered:
+            rows.append((i := i + 1, "parent", "returning-eye-contact", on + 400 + 100 * k, None))
+            rows.append((i := i + 1, "parent", "receiving-responding", on + 1500, on + 2000))
+    summary = contingency_summary(contingencies(_table(rows), default_scheme()), duration_ms=60_000)
+    row = summary.set_index("actor").loc["child"]
+    assert row["initiatives"] == 6 and row["attuned"] == 5 and row["missed"] == 1
+    assert row["p_attuned"] == pytest.approx(5 / 6)
+    assert row["attuned_per_min"] == pytest.approx(5.0)
+    assert row["longest_attuned_chain"] == 3
+    # latencies 400, 500, 700, 800, 900 ms: median 700, IQR 800 - 500 = 300
+    assert row["reception_latency_median_ms"] == 700 and row["reception_latency_iqr_ms"] == 300
+
+
+def test_bad_window() -> None:
+    with pytest.raises(ValueError, match="window"):
+        contingencies(_table([]), default_scheme(), window_ms=(3000, 1000))
