@@ -10,7 +10,7 @@ import pytest
 
 from workbench.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "init", "info", "lab", "probe", "scheme", "import", "export"]
+SUBCOMMANDS = ["demo", "init", "info", "lab", "voila", "probe", "scheme", "import", "export"]
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

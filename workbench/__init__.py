@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workbench.annotations import AnnotationTable
 from workbench.errors import (
     AnnotationError,
     ConflictError,
@@ -24,10 +23,20 @@ from workbench.errors import (
     StoreError,
     WorkbenchError,
 )
-from workbench.scheme import CodingScheme, default_scheme, load_scheme
 
 if TYPE_CHECKING:
+    from workbench.annotations import AnnotationTable
+    from workbench.scheme import CodingScheme, default_scheme, load_scheme
     from workbench.store import Project
+
+# Imported on first use, so that light entry points (the Jupyter server extension, the CLI's
+# --help) do not pay for pandas.
+_LAZY = {
+    "AnnotationTable": "workbench.annotations",
+    "CodingScheme": "workbench.scheme",
+    "default_scheme": "workbench.scheme",
+    "load_scheme": "workbench.scheme",
+}
 
 __version__ = "0.1.0"
 
@@ -58,3 +67,13 @@ def open_project(path_or_url: Any, create: bool = False, **kwargs: Any) -> Proje
     from workbench.store import open_project as _open
 
     return _open(path_or_url, create=create, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

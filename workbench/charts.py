@@ -129,3 +129,148 @@ def timeline_chart(
         .properties(width=width, height=lane_height * n_lanes)
     )
     return chart
+
+
+def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Links from each initiative to what answered it, placed on a timeline frame's lanes.
+
+    Parameters
+    ----------
+    found : DataFrame
+        Rows of :func:`workbench.analysis.contingency.contingencies`.
+    frame : DataFrame
+        The :func:`timeline_frame` the links are drawn on (gives each annotation id its lane).
+
+    Returns
+    -------
+    DataFrame
+        ``from_s, from_lane, to_s, to_lane, outcome, initiative_id`` - one row per
+        reception or response link, and one row per missed initiative with
+        ``to_s``/``to_lane`` equal to its start.
+    """
+    lane = frame.set_index("id")["lane"].to_dict()
+    onset = frame.set_index("id")["onset_ms"].to_dict()
+    rows = []
+    for r in found.itertuples():
+        start = lane.get(r.initiative_id)
+        if start is None:
+            continue
+        answers = [a for a in (r.reception_id, r.response_id, r.discordant_id) if pd.notna(a) and a in lane]
+        if r.outcome == "missed" or not answers:
+            rows.append(
+                {
+                    "from_s": r.onset_ms / 1000,
+                    "from_lane": start,
+                    "to_s": r.onset_ms / 1000,
+                    "to_lane": start,
+                    "outcome": str(r.outcome),
+                    "initiative_id": r.initiative_id,
+                }
+            )
+        for a in answers:
+            rows.append(
+                {
+                    "from_s": r.onset_ms / 1000,
+                    "from_lane": start,
+                    "to_s": onset[a] / 1000,
+                    "to_lane": lane[a],
+                    "outcome": str(r.outcome),
+                    "initiative_id": r.initiative_id,
+                }
+            )
+    return pd.DataFrame(rows, columns=["from_s", "from_lane", "to_s", "to_lane", "outcome", "initiative_id"])
+
+
+#: Colours of contingency outcomes on timelines.
+OUTCOME_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#d62728"}
+
+
+def review_timeline(
+    frame: pd.DataFrame,
+    links: pd.DataFrame,
+    scheme: CodingScheme,
+    *,
+    duration_ms: int,
+    lane_height: int = 34,
+) -> alt.LayerChart:
+    """The review widget's timeline: lanes of annotations, contingency links, missed initiatives, a playhead.
+
+    Interactive parameters, for ``alt.JupyterChart``: ``playhead`` (ms, drives the
+    red rule), ``pick`` (a clicked mark's ``id`` and ``onset_ms``) and ``zoom``
+    (drag or wheel on the x axis). Rows of ``frame`` with ``disagree`` true get a
+    red outline.
+    """
+    categories = [c.label for c in scheme.categories]
+    colours = [c.colour for c in scheme.categories]
+    frame = frame.copy()
+    if "disagree" not in frame:
+        frame["disagree"] = False
+    lanes = sorted(frame["lane"].unique()) or [""]
+    y = alt.Y("lane:N", title=None, sort=lanes, scale=alt.Scale(domain=lanes))
+    playhead = alt.param(name="playhead", value=0)
+    pick = alt.selection_point(name="pick", fields=["id", "onset_ms"], on="click", empty=False)
+    zoom = alt.selection_interval(name="zoom", encodings=["x"], bind="scales")
+    x_scale = alt.Scale(domain=[0, max(duration_ms / 1000, 1)])
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(height=lane_height * 0.45, cornerRadius=2)
+        .encode(
+            x=alt.X("onset_s:Q", title="time (s)", scale=x_scale),
+            x2="end_s:Q",
+            y=y,
+            color=alt.Color(
+                "category:N",
+                scale=alt.Scale(domain=categories, range=colours),
+                legend=alt.Legend(orient="bottom", columns=4, title="principle"),
+            ),
+            stroke=alt.condition("datum.disagree", alt.value("#d62728"), alt.value(None)),
+            strokeWidth=alt.condition("datum.disagree", alt.value(2), alt.value(0)),
+            tooltip=[
+                alt.Tooltip("lane:N", title="who"),
+                alt.Tooltip("label:N", title="code"),
+                alt.Tooltip("kind:N", title="contact"),
+                "onset_ms:Q",
+                "offset_ms:Q",
+                "id:Q",
+            ],
+        )
+        .add_params(pick, zoom)
+    )
+    outcome_scale = alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values()))
+    answered = links[links["outcome"] != "missed"]
+    link_layer = (
+        alt.Chart(answered)
+        .mark_rule(strokeWidth=1.5, opacity=0.7)
+        .encode(
+            x=alt.X("from_s:Q", scale=x_scale),
+            x2="to_s:Q",
+            y=alt.Y("from_lane:N", sort=lanes, scale=alt.Scale(domain=lanes)),
+            y2="to_lane:N",
+            color=alt.Color("outcome:N", scale=outcome_scale, legend=alt.Legend(orient="bottom", title="contingency")),
+        )
+    )
+    missed = (
+        alt.Chart(links[links["outcome"] == "missed"])
+        .mark_point(shape="cross", size=140, strokeWidth=3, filled=False)
+        .encode(
+            x=alt.X("from_s:Q", scale=x_scale),
+            y=alt.Y("from_lane:N", sort=lanes, scale=alt.Scale(domain=lanes)),
+            color=alt.value(OUTCOME_COLOURS["missed"]),
+            tooltip=[alt.Tooltip("from_s:Q", title="missed initiative at (s)")],
+        )
+    )
+    head = (
+        alt.Chart(pd.DataFrame({"x": [0]}))
+        .transform_calculate(x="playhead / 1000")
+        .mark_rule(color="#d62728", strokeWidth=2)
+        .encode(x=alt.X("x:Q", scale=x_scale))
+    )
+    return (
+        alt.layer(bars, link_layer, missed, head)
+        .add_params(playhead)
+        .resolve_scale(color="independent")
+        .properties(width="container", height=max(60, lane_height * len(lanes)))
+    )
+
+
+# -- outcomes across cases (workbench.analysis.outcomes) ----------------------------------------------

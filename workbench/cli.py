@@ -120,6 +120,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _open_lab(folder, no_browser=False)
 
 
+def _cmd_voila(args: argparse.Namespace) -> int:
+    nb = notebooks_dir()
+    env = dict(os.environ, WORKBENCH_PROJECT=str(Path(args.project).resolve()))
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        f"--ServerApp.root_dir={nb}",
+        # Voila as a server extension, so that the media route is there too (standalone Voila loads none)
+        "--ServerApp.jpserver_extensions=voila=True",
+        "--ServerApp.jpserver_extensions=workbench.ui.server=True",
+        "--ServerApp.default_url=/voila/render/review.ipynb",
+        f"--ServerApp.port={args.port}",
+    ]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    _out(f"Serving {nb / 'review.ipynb'} as an app with Voila (WORKBENCH_PROJECT={args.project})")
+    return subprocess.call(cmd, env=env)
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
     return _open_lab(Path(args.project), no_browser=args.no_browser)
 
@@ -192,9 +212,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- parser ------------------------------------------------------------------------------
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -244,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_lab)
 
     p = sub.add_parser(
+        "voila",
+        help="serve a project's review notebook as an app (Voila)",
+        description="Serve notebooks/review.ipynb for PROJECT as a Voila app: code hidden, widgets live. Runs "
+        "Voila as a Jupyter server extension beside the workbench's media route.",
+    )
+    p.add_argument("project", help="project folder")
+    p.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--no-browser", action="store_true", help="start the server without opening a browser")
+    p.set_defaults(func=_cmd_voila)
+
+    p = sub.add_parser(
         "probe",
         help="show what a video file holds",
         description="Probe a video: codec, size, rotation, duration, frame count from the container's packets, sha256.",
@@ -281,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coder", help="only this coder's annotations")
     p.add_argument("--out", required=True, help="output file")
     p.set_defaults(func=_cmd_export)
+
     return parser
 
 

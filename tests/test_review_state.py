@@ -1,0 +1,144 @@
+"""The review controller without a browser: messages in, store rows and widget state out.
+
+The front end sends the same messages (see widgets/player.js and widgets/table.js); the browser
+tests in test_browser.py drive them for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import workbench
+from workbench.store import Project
+from workbench.ui.controller import Review
+
+
+@pytest.fixture
+def project(cfr_video: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Project, int]]:
+    """A project with one 3 s recording (the session's 30 fps numbered film), coded by two coders."""
+    monkeypatch.setenv("WORKBENCH_MEDIA_REGISTRY", str(tmp_path / "registry"))
+    p = workbench.open_project(tmp_path / "p", create=True, coder="trainee")
+    case = p.add_case("Elm")
+    p.add_participant(case, "parent", "parent")
+    p.add_participant(case, "child", "child")
+    rec = p.add_recording(p.add_session(case, "filming", "2026-02-02"), cfr_video.path)
+    for coder, code in (("trainee", "receiving-words"), ("supervisor", "showing-noticed")):
+        p.add_annotation(rec, "child", "initiative-verbal", 500, coder=coder)
+        p.add_annotation(rec, "parent", code, 1100, coder=coder)
+    p.add_annotation(rec, "parent", "receiving-responding", 1500, 2500, coder="supervisor")
+    yield p, rec.id
+    p.close()
+
+
+def _key(review: Review, key: str, onset: int, up: int, actor: str = "child") -> None:
+    # a paused-free film: the browser's clock runs with the video's
+    msg = {
+        "type": "key",
+        "key": key,
+        "phase": "up",
+        "onset_ms": onset,
+        "time_ms": up,
+        "down_wall_ms": onset,
+        "actor": actor,
+    }
+    review._on_player_msg(None, msg, None)
+
+
+def test_initial_state(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    assert review.player.src.startswith("workbench/media/")
+    assert review.player.duration_ms == p.recording(rec).duration_ms
+    assert review.player.frame_times == [int(t) for t in p.frame_times(rec)]
+    assert review.player.actors == ["parent", "child"]
+    assert review.player.shortcuts["1"] == p.scheme.code("initiative-verbal").label
+    assert [r["coder"] for r in review.table.rows] == ["trainee", "trainee"]
+    assert "<kbd>1</kbd>" in review.legend.value
+
+
+def test_time_moves_highlight_and_playhead_and_row_click_seeks(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    review.player.current_ms = 1234
+    assert review.table.current_ms == 1234 and review.chart.params.playhead == 1234
+    row = review.table.rows[1]
+    review._on_table_msg(None, {"type": "seek", "id": row["id"], "ms": row["onset_ms"]}, None)
+    assert review.player.seek_request["ms"] == row["onset_ms"] == 1100
+
+
+def test_keys_tap_hold_double_tap(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    _key(review, "2", 100, 130)  # tap: point
+    _key(review, "2", 700, 1500)  # hold: state
+    _key(review, "1", 1800, 1820)
+    _key(review, "1", 1900, 1920)  # double tap: opens a state at the first tap
+    _key(review, "1", 2600, 2620)  # closes it
+    rows = p.annotations(rec, coder="trainee").to_dataframe()
+    got = sorted(zip(rows["code"], rows["onset_ms"], rows["offset_ms"], strict=True))
+    assert ("initiative-nonverbal", 100, 100) in got
+    assert ("initiative-nonverbal", 700, 1500) in got
+    assert ("initiative-verbal", 1800, 2600) in got
+    assert len(review.table.rows) == len(rows) == 5
+
+
+def test_edit_conflict_delete_undo(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    row = next(r for r in review.table.rows if r["code"] == "receiving-words")
+    review._on_table_msg(
+        None, {"type": "edit", "id": row["id"], "version": row["version"], "field": "note", "value": "smiles"}, None
+    )
+    assert p.annotation(row["id"])["note"] == "smiles"
+    # a second edit from the same stale version is a conflict: shown, nothing overwritten
+    review._on_table_msg(
+        None, {"type": "edit", "id": row["id"], "version": row["version"], "field": "note", "value": "stale"}, None
+    )
+    assert "changed by someone else" in review.status.value
+    assert p.annotation(row["id"])["note"] == "smiles"
+    current = p.annotation(row["id"])
+    review._on_table_msg(None, {"type": "delete", "id": row["id"], "version": current["version"]}, None)
+    assert row["id"] not in p.annotations(rec).ids
+    review._on_table_msg(None, {"type": "undo"}, None)
+    restored = p.annotations(rec, coder="trainee").filter(code="receiving-words").to_dataframe()
+    assert restored["note"].tolist() == ["smiles"] and restored["onset_ms"].tolist() == [1100]
+    # an invalid edit is refused with the field named, and the store keeps the old value
+    row = review.table.rows[0]
+    review._on_table_msg(
+        None, {"type": "edit", "id": row["id"], "version": row["version"], "field": "code", "value": "dancing"}, None
+    )
+    assert "code" in review.status.value and "dancing" in review.status.value
+    assert p.annotation(row["id"])["code"] == row["code"]
+
+
+def test_moment_still_comment(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    review._on_player_msg(None, {"type": "mark", "which": "out", "time_ms": 900}, None)
+    assert "first" in review.status.value and not p.moments(rec)
+    review._on_player_msg(None, {"type": "mark", "which": "in", "time_ms": 400}, None)
+    review._on_player_msg(None, {"type": "mark", "which": "out", "time_ms": 1900}, None)
+    (moment,) = p.moments(rec)
+    assert (moment.onset_ms, moment.offset_ms) == (400, 1900)
+    assert (review.player.loop_start_ms, review.player.loop_end_ms) == (400, 1900)
+    review._on_player_msg(None, {"type": "still", "time_ms": 1000, "caption": "You wait"}, None)
+    (still,) = p.stills(rec)
+    assert still.caption == "You wait" and p.still_path(still).is_file()
+    review._on_player_msg(None, {"type": "comment", "time_ms": 1100, "text": "Well seen", "status": "agree"}, None)
+    (comment,) = p.comments(rec)
+    assert (comment.text, str(comment.status), comment.author) == ("Well seen", "agree", "trainee")
+
+
+def test_supervision_mode_marks_disagreements(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec, mode="supervision", coder="supervisor")
+    rows = {(r["coder"], r["code"]): r["disagree"] for r in review.table.rows}
+    assert rows[("trainee", "initiative-verbal")] is False
+    assert rows[("trainee", "receiving-words")] is True  # a different code for the same act
+    assert rows[("supervisor", "receiving-responding")] is True  # only the supervisor coded it
+    assert "1 of 3 events agree" in review.agreement.value  # iv = iv; rw ~ sn (code); rr alone
+    lanes = {r["lane"] for r in review.chart.chart.layer[0].data.to_dict("records")}
+    assert lanes == {"child · supervisor", "child · trainee", "parent · supervisor", "parent · trainee"}

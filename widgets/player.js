@@ -1,0 +1,302 @@
+// VIG Workbench video player (anywidget front end).
+//
+// The browser plays the file itself (HTML5 <video>); Python only hears the small synced state:
+// current_ms, playing, rate, and key presses for coding. Frame steps use the recording's real
+// frame timestamps (frame_times, ms), so variable-frame-rate phone video steps correctly.
+
+const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
+const SEND_EVERY_MS = 100; // current_ms updates to Python while playing (10 per second)
+const RESERVED = new Set([" ", ",", ".", "[", "]", "Enter", "Escape"]);
+
+function fmt(ms) {
+  const sign = ms < 0 ? "-" : "";
+  ms = Math.abs(Math.round(ms));
+  const m = Math.floor(ms / 60000);
+  const s = Math.floor((ms % 60000) / 1000);
+  const rest = ms % 1000;
+  return `${sign}${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(rest).padStart(3, "0")}`;
+}
+
+function parseTime(text) {
+  // "mm:ss.mmm", "ss.mmm" or "123456ms"
+  text = text.trim();
+  if (/^\d+ms$/.test(text)) return parseInt(text, 10);
+  const parts = text.split(":").map(Number);
+  if (parts.some((p) => Number.isNaN(p))) return null;
+  let s = 0;
+  for (const p of parts) s = s * 60 + p;
+  return Math.round(s * 1000);
+}
+
+// index of the frame shown at time t: the last frame whose timestamp is <= t
+function frameAt(times, t) {
+  if (!times.length) return 0;
+  let lo = 0;
+  let hi = times.length - 1;
+  if (t <= times[0]) return 0;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (times[mid] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function el(tag, attrs = {}, children = []) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function render({ model, el: root }) {
+  const box = el("div", { class: "wb-player", "data-wb": "player", tabindex: "0", "data-lm-suppress-shortcuts": "" });
+  const video = el("video", { preload: "auto", playsinline: "" });
+  const message = el("div", { class: "wb-player-message", "data-wb": "player-message" });
+  const playBtn = el("button", { class: "wb-btn", "data-wb": "play", title: "play / pause (space)", text: "▶" });
+  const back = el("button", { class: "wb-btn", "data-wb": "frame-back", title: "one frame back (,)", text: "|◀" });
+  const fwd = el("button", { class: "wb-btn", "data-wb": "frame-forward", title: "one frame forward (.)", text: "▶|" });
+  const rate = el("select", { class: "wb-rate", "data-wb": "rate", title: "playback speed" });
+  for (const r of RATES) rate.append(el("option", { value: String(r), text: `${r}×` }));
+  const clock = el("span", { class: "wb-clock", "data-wb": "clock" });
+  const jump = el("input", { class: "wb-jump", "data-wb": "jump", placeholder: "mm:ss.mmm", size: "10" });
+  const loop = el("button", { class: "wb-btn", "data-wb": "loop", title: "loop the selected moment", text: "⟲" });
+  const actorSel = el("select", { class: "wb-actor", "data-wb": "actor", title: "actor for keyboard coding" });
+  const bar = el("div", { class: "wb-controls" }, [back, playBtn, fwd, rate, clock, jump, loop, actorSel]);
+  const caption = el("input", { class: "wb-caption", "data-wb": "still-caption", placeholder: "caption of the still", size: "28" });
+  const still = el("button", { class: "wb-btn", "data-wb": "still-button", title: "store this exact frame as a still", text: "grab still" });
+  const comment = el("input", { class: "wb-comment", "data-wb": "comment-input", placeholder: "comment at this time (Enter)", size: "32" });
+  const cstatus = el("select", { "data-wb": "comment-status", title: "status of the comment" });
+  for (const s of ["agree", "discuss", "revise"]) cstatus.append(el("option", { value: s, text: s }));
+  cstatus.value = "discuss";
+  const actions = el("div", { class: "wb-controls" }, [caption, still, comment, cstatus]);
+  box.append(video, message, bar, actions);
+  for (const input of [caption, comment]) input.addEventListener("keydown", (e) => e.stopPropagation());
+  still.addEventListener("click", () => {
+    model.send({ type: "still", time_ms: Math.round(video.currentTime * 1000), caption: caption.value });
+    caption.value = "";
+  });
+  comment.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && comment.value.trim()) {
+      model.send({ type: "comment", time_ms: Math.round(video.currentTime * 1000), text: comment.value, status: cstatus.value });
+      comment.value = "";
+    }
+  });
+  root.append(box);
+
+  let lastSent = -1;
+  let lastSentAt = 0;
+  let raf = null;
+
+  const times = () => model.get("frame_times") || [];
+
+  function showClock(t) {
+    clock.textContent = `${fmt(t)}  frame ${frameAt(times(), t)}`;
+  }
+
+  function pushTime(force) {
+    const t = Math.round(video.currentTime * 1000);
+    const now = performance.now();
+    if (t !== lastSent && (force || now - lastSentAt >= SEND_EVERY_MS)) {
+      lastSent = t;
+      lastSentAt = now;
+      model.set("current_ms", t);
+      model.save_changes();
+    }
+    showClock(t);
+    const lo = model.get("loop_start_ms");
+    const hi = model.get("loop_end_ms");
+    if (model.get("looping") && hi > lo && t >= hi) video.currentTime = lo / 1000;
+  }
+
+  function tick() {
+    pushTime(false);
+    raf = video.paused ? null : requestAnimationFrame(tick);
+  }
+
+  function seek(ms) {
+    const dur = model.get("duration_ms");
+    ms = Math.max(0, dur > 0 ? Math.min(ms, dur) : ms);
+    // land inside the frame: half a millisecond past its timestamp avoids rounding to the previous one
+    video.currentTime = (ms + 0.5) / 1000;
+    lastSent = -1;
+  }
+
+  function stepFrame(delta) {
+    video.pause();
+    const ts = times();
+    if (!ts.length) return;
+    const i = Math.min(ts.length - 1, Math.max(0, frameAt(ts, Math.round(video.currentTime * 1000)) + delta));
+    seek(ts[i]);
+  }
+
+  function baseUrl() {
+    // Jupyter (Lab, Notebook 7, Voila as a server extension) puts its base URL in the page config
+    try {
+      const cfg = JSON.parse(document.getElementById("jupyter-config-data").textContent);
+      return cfg.baseUrl || "/";
+    } catch (e) {
+      return "/";
+    }
+  }
+
+  function setSource() {
+    let src = model.get("src");
+    if (src && !/^(https?:|blob:|data:|\/)/.test(src)) src = baseUrl().replace(/\/?$/, "/") + src;
+    message.textContent = model.get("message") || "";
+    message.style.display = message.textContent ? "block" : "none";
+    if (src && video.getAttribute("src") !== src) video.setAttribute("src", src);
+  }
+
+  function setActors() {
+    actorSel.replaceChildren(...(model.get("actors") || []).map((a) => el("option", { value: a, text: a })));
+    actorSel.value = model.get("actor") || "";
+  }
+
+  video.addEventListener("play", () => {
+    playBtn.textContent = "❚❚";
+    if (!model.get("playing")) {
+      model.set("playing", true);
+      model.save_changes();
+    }
+    if (!raf) raf = requestAnimationFrame(tick);
+  });
+  video.addEventListener("pause", () => {
+    playBtn.textContent = "▶";
+    pushTime(true);
+    if (model.get("playing")) {
+      model.set("playing", false);
+      model.save_changes();
+    }
+  });
+  video.addEventListener("seeked", () => pushTime(true));
+  video.addEventListener("error", () => {
+    const err = video.error;
+    message.textContent =
+      (model.get("message") || "") +
+      ` The browser cannot play this video (media error ${err ? err.code : "?"}). ` +
+      "Convert it with review.transcode() to keep an H.264 copy in the project.";
+    message.style.display = "block";
+    model.send({ type: "media-error", code: err ? err.code : 0 });
+  });
+
+  playBtn.addEventListener("click", () => (video.paused ? video.play() : video.pause()));
+  back.addEventListener("click", () => stepFrame(-1));
+  fwd.addEventListener("click", () => stepFrame(1));
+  rate.addEventListener("change", () => {
+    model.set("rate", parseFloat(rate.value));
+    model.save_changes();
+  });
+  jump.addEventListener("keydown", (e) => {
+    e.stopPropagation();
+    if (e.key === "Enter") {
+      const t = parseTime(jump.value);
+      if (t !== null) seek(t);
+    }
+  });
+  loop.addEventListener("click", () => {
+    model.set("looping", !model.get("looping"));
+    model.save_changes();
+  });
+  actorSel.addEventListener("change", () => {
+    model.set("actor", actorSel.value);
+    model.save_changes();
+  });
+
+  // keyboard: player keys here, coding keys go to Python with the exact video time
+  const down = new Map();
+  box.addEventListener("keydown", (e) => {
+    if (e.target !== box && e.target !== video) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = Math.round(video.currentTime * 1000);
+    if (e.key === " ") (video.paused ? video.play() : video.pause());
+    else if (e.key === ",") stepFrame(-1);
+    else if (e.key === ".") stepFrame(1);
+    else if (e.key === "[") model.send({ type: "mark", which: "in", time_ms: t });
+    else if (e.key === "]") model.send({ type: "mark", which: "out", time_ms: t });
+    else if (!RESERVED.has(e.key) && e.key.length === 1 && (model.get("shortcuts") || {})[e.key]) {
+      if (!e.repeat) {
+        down.set(e.key, { t, wall: Math.round(performance.now()) });
+        model.send({ type: "key", key: e.key, phase: "down", time_ms: t, actor: actorSel.value });
+      }
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  box.addEventListener("keyup", (e) => {
+    if (!down.has(e.key)) return;
+    const t = Math.round(video.currentTime * 1000);
+    const d = down.get(e.key);
+    model.send({ type: "key", key: e.key, phase: "up", time_ms: t, onset_ms: d.t, down_wall_ms: d.wall, actor: actorSel.value });
+    down.delete(e.key);
+    e.preventDefault();
+  });
+
+  model.on("change:src", setSource);
+  model.on("change:message", setSource);
+  model.on("change:actors", setActors);
+  model.on("change:actor", () => (actorSel.value = model.get("actor")));
+  model.on("change:rate", () => {
+    video.playbackRate = model.get("rate");
+    rate.value = String(model.get("rate"));
+  });
+  model.on("change:playing", () => {
+    const want = model.get("playing");
+    if (want && video.paused) video.play();
+    if (!want && !video.paused) video.pause();
+  });
+  model.on("change:looping", () => loop.classList.toggle("wb-on", model.get("looping")));
+  model.on("change:seek_request", () => {
+    const req = model.get("seek_request");
+    if (req && typeof req.ms === "number") seek(req.ms);
+  });
+
+  setSource();
+  setActors();
+  video.playbackRate = model.get("rate");
+  rate.value = String(model.get("rate"));
+  showClock(model.get("current_ms"));
+  if (model.get("current_ms") > 0) seek(model.get("current_ms"));
+
+  // Vega sizes the review's width="container" timeline when it is embedded and again only on a window
+  // resize; JupyterLab embeds it before the output is laid out (0 px wide). When the player is shown or
+  // resized, so is the timeline beside it: let the charts measure again.
+  let nudge = null;
+  const fit = new ResizeObserver(() => {
+    if (nudge === null) nudge = requestAnimationFrame(() => {
+      nudge = null;
+      window.dispatchEvent(new Event("resize"));
+    });
+  });
+  fit.observe(box);
+  // The review replaces its chart widget on every edit; a new chart is embedded before it is attached,
+  // so watch the timeline's children and let each new one measure again once it is in place.
+  let watch = null;
+  const attach = () => {
+    const review = box.closest(".wb-review");
+    const timeline = review && review.querySelector(".wb-timeline");
+    if (!timeline || watch) return;
+    watch = new MutationObserver(() => {
+      for (const child of timeline.children) fit.observe(child);
+      setTimeout(() => window.dispatchEvent(new Event("resize")), 300);
+    });
+    watch.observe(timeline, { childList: true, subtree: false });
+    for (const child of timeline.children) fit.observe(child);
+  };
+  setTimeout(attach, 0);
+  let tries = 0;
+  const attachLater = setInterval(() => (watch || ++tries > 20 ? clearInterval(attachLater) : attach()), 500);
+
+  return () => {
+    if (raf) cancelAnimationFrame(raf);
+    clearInterval(attachLater);
+    if (watch) watch.disconnect();
+    fit.disconnect();
+    video.pause();
+  };
+}
+
+export default { render };

@@ -1,0 +1,208 @@
+// VIG Workbench annotation table (anywidget front end).
+//
+// Shows the rows Python gives it (trait `rows`), lights up the rows under the playhead
+// (trait `current_ms`), and sends every user action to Python as a message: seek, edit,
+// delete, undo. It never writes anything itself: the Python controller stores the edit and
+// sends the new rows back.
+
+const COLUMNS = [
+  { key: "onset_ms", label: "onset", edit: "time" },
+  { key: "offset_ms", label: "offset", edit: "time" },
+  { key: "actor", label: "actor", edit: "actor" },
+  { key: "code", label: "code", edit: "code" },
+  { key: "category", label: "principle" },
+  { key: "coder", label: "coder" },
+  { key: "note", label: "note", edit: "text" },
+];
+const FILTERS = ["actor", "code", "category", "coder"];
+const POINT_HIGHLIGHT_MS = 400;
+
+function fmt(ms) {
+  ms = Math.max(0, Math.round(ms));
+  const m = Math.floor(ms / 60000);
+  const s = Math.floor((ms % 60000) / 1000);
+  return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(ms % 1000).padStart(3, "0")}`;
+}
+
+function parseTime(text) {
+  text = String(text).trim();
+  if (/^\d+$/.test(text)) return parseInt(text, 10);
+  const parts = text.split(":").map(Number);
+  if (!parts.length || parts.some((p) => Number.isNaN(p))) return null;
+  let s = 0;
+  for (const p of parts) s = s * 60 + p;
+  return Math.round(s * 1000);
+}
+
+function el(tag, attrs = {}, text = null) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== null) e.textContent = text;
+  return e;
+}
+
+function render({ model, el: root }) {
+  const box = el("div", { class: "wb-table", "data-wb": "annotation-table", "data-lm-suppress-shortcuts": "" });
+  const tools = el("div", { class: "wb-table-tools" });
+  const selects = {};
+  for (const f of FILTERS) {
+    const s = el("select", { "data-wb": `filter-${f}`, title: `filter by ${f}` });
+    s.addEventListener("change", () => draw());
+    selects[f] = s;
+    tools.append(s);
+  }
+  const undo = el("button", { class: "wb-btn", "data-wb": "undo", title: "undo the last delete or edit" }, "↶ undo");
+  undo.addEventListener("click", () => model.send({ type: "undo" }));
+  const status = el("span", { class: "wb-table-status", "data-wb": "table-status" });
+  tools.append(undo, status);
+  const scroller = el("div", { class: "wb-table-scroll" });
+  const table = el("table");
+  const thead = el("thead");
+  const tbody = el("tbody");
+  table.append(thead, tbody);
+  scroller.append(table);
+  box.append(tools, scroller);
+  root.append(box);
+
+  let sortKey = "onset_ms";
+  let sortDir = 1;
+  let trs = new Map(); // id -> <tr>
+  let lastActive = "";
+
+  const headRow = el("tr");
+  for (const c of COLUMNS) {
+    const th = el("th", { "data-key": c.key }, c.label);
+    th.addEventListener("click", () => {
+      sortDir = sortKey === c.key ? -sortDir : 1;
+      sortKey = c.key;
+      draw();
+    });
+    headRow.append(th);
+  }
+  headRow.append(el("th", {}, ""));
+  thead.append(headRow);
+
+  function fillFilters(rows) {
+    for (const f of FILTERS) {
+      const s = selects[f];
+      const keep = s.value;
+      const values = [...new Set(rows.map((r) => r[f]))].sort();
+      s.replaceChildren(el("option", { value: "" }, `all ${f === "category" ? "principles" : f + "s"}`));
+      for (const v of values) s.append(el("option", { value: v }, v || "(none)"));
+      s.value = values.includes(keep) ? keep : "";
+    }
+  }
+
+  function startEdit(td, row, col) {
+    if (td.querySelector("input,select")) return;
+    let input;
+    if (col.edit === "code" || col.edit === "actor") {
+      input = el("select");
+      const options = col.edit === "code" ? model.get("codes") || [] : model.get("actors") || [];
+      for (const o of options) {
+        const value = typeof o === "string" ? o : o.key;
+        const label = typeof o === "string" ? o : `${o.key} — ${o.label}`;
+        input.append(el("option", { value }, label));
+      }
+      input.value = row[col.key];
+    } else {
+      input = el("input", { value: col.edit === "time" ? fmt(row[col.key]) : row[col.key] || "" });
+    }
+    input.setAttribute("data-wb", "cell-editor");
+    td.replaceChildren(input);
+    input.focus();
+    const commit = () => {
+      let value = input.value;
+      if (col.edit === "time") {
+        value = parseTime(value);
+        if (value === null) return draw();
+      }
+      if (value !== row[col.key]) {
+        model.send({ type: "edit", id: row.id, version: row.version, field: col.key, value });
+      } else draw();
+    };
+    input.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Enter") commit();
+      if (e.key === "Escape") draw();
+    });
+    input.addEventListener("change", () => col.edit !== "time" && col.edit !== "text" && commit());
+    input.addEventListener("blur", () => setTimeout(() => td.isConnected && td.querySelector("input,select") && draw(), 150));
+  }
+
+  function draw() {
+    const all = model.get("rows") || [];
+    fillFilters(all);
+    const rows = all.filter((r) => FILTERS.every((f) => !selects[f].value || r[f] === selects[f].value));
+    rows.sort((a, b) => {
+      const x = a[sortKey];
+      const y = b[sortKey];
+      return (x < y ? -1 : x > y ? 1 : a.id - b.id) * sortDir;
+    });
+    for (const th of thead.querySelectorAll("th")) {
+      th.classList.toggle("wb-sorted", th.dataset.key === sortKey);
+      th.dataset.dir = sortDir > 0 ? "asc" : "desc";
+    }
+    trs = new Map();
+    const frag = document.createDocumentFragment();
+    for (const r of rows) {
+      const tr = el("tr", { "data-wb": "annotation-row", "data-id": String(r.id) });
+      if (r.disagree) tr.classList.add("wb-disagree");
+      for (const c of COLUMNS) {
+        const v = r[c.key];
+        const text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
+        const td = el("td", { "data-col": c.key, title: String(text ?? "") }, text ?? "");
+        if (c.key === "code") td.style.borderLeft = `6px solid ${r.colour || "#999"}`;
+        if (c.edit) td.addEventListener("dblclick", (e) => {
+          e.stopPropagation();
+          startEdit(td, r, c);
+        });
+        tr.append(td);
+      }
+      const del = el("button", { class: "wb-btn wb-del", "data-wb": "delete", title: "delete (undo brings it back)" }, "✕");
+      del.addEventListener("click", (e) => {
+        e.stopPropagation();
+        model.send({ type: "delete", id: r.id, version: r.version });
+      });
+      const td = el("td");
+      td.append(del);
+      tr.append(td);
+      tr.addEventListener("click", () => model.send({ type: "seek", id: r.id, ms: r.onset_ms }));
+      trs.set(r.id, { tr, row: r });
+      frag.append(tr);
+    }
+    tbody.replaceChildren(frag);
+    status.textContent = `${rows.length} of ${all.length} annotations`;
+    lastActive = "";
+    highlight();
+  }
+
+  function highlight() {
+    const t = model.get("current_ms");
+    const active = [];
+    for (const [id, { tr, row }] of trs) {
+      const end = Math.max(row.offset_ms, row.onset_ms + POINT_HIGHLIGHT_MS);
+      const on = row.onset_ms <= t && t <= end;
+      if (on) active.push(id);
+      tr.classList.toggle("wb-active", on);
+    }
+    const key = active.join(",");
+    if (key && key !== lastActive) {
+      const first = trs.get(active[0]).tr;
+      const top = first.offsetTop;
+      if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - first.offsetHeight) {
+        scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 3);
+      }
+    }
+    lastActive = key;
+  }
+
+  model.on("change:rows", draw);
+  model.on("change:current_ms", highlight);
+  model.on("msg:custom", (msg) => {
+    if (msg && msg.type === "status") status.textContent = msg.text;
+  });
+  draw();
+}
+
+export default { render };
