@@ -16,6 +16,7 @@ from __future__ import annotations
 from workbench.errors import MediaError
 from workbench.media.clips import Segment, concat_clips, cut_clip, transcode_for_browser
 from workbench.media.frames import read_frame, read_frames, thumbnail_strip, write_still
+from workbench.media.motion import motion_energy
 from workbench.media.probe import VideoInfo, browser_playable, probe, sha256_file
 from workbench.media.synth import (
     decode_frame_number,
@@ -34,6 +35,7 @@ __all__ = [
     "concat_clips",
     "cut_clip",
     "decode_frame_number",
+    "motion_energy",
     "numbered_frame",
     "probe",
     "read_frame",
