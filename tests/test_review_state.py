@@ -142,3 +142,18 @@ def test_supervision_mode_marks_disagreements(project: tuple[Project, int]) -> N
     assert "1 of 3 events agree" in review.agreement.value  # iv = iv; rw ~ sn (code); rr alone
     lanes = {r["lane"] for r in review.chart.chart.layer[0].data.to_dict("records")}
     assert lanes == {"child · supervisor", "child · trainee", "parent · supervisor", "parent · trainee"}
+
+
+def test_synchrony_landscape_follows_the_video(project: tuple[Project, int]) -> None:
+    p, rec = project
+    review = Review(p, rec)
+    before = len(review.children)
+    figure = review.synchrony(
+        {"left": (0, 0, 160, 240), "right": (160, 0, 160, 240)}, lag_s=0.2, window_s=1, increment_s=0.5
+    )
+    assert len(review.children) == before + 2 and review.children[-1] is figure
+    marker = figure.scatters[-1]
+    review.player.current_ms = 1600
+    assert float(marker.z[0]) == 1.5  # the window starting at 1.5 s holds 1.6 s
+    with pytest.raises(ValueError, match="two regions"):
+        review.synchrony({"only": (0, 0, 10, 10)})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -416,6 +417,70 @@ class Review(ipw.VBox):
             self.recording, int(msg["time_ms"]), self.coder, str(msg["text"]), status=str(msg.get("status", "discuss"))
         )
         self._say(f"Stored comment {comment.id} at {comment.time_ms} ms ({comment.status}).")
+
+    def synchrony(
+        self,
+        rois: Mapping[str, Any],
+        *,
+        lag_s: float = 2.0,
+        window_s: float = 10.0,
+        increment_s: float = 2.0,
+        threshold: int = 10,
+    ) -> Any:
+        """Add a 3D synchrony landscape (window x lag x cross-correlation) linked to the video's time.
+
+        Motion energy is computed from the recording for two regions of interest
+        (``{"parent": (x, y, w, h), "child": (...)}``, displayed-frame pixels),
+        then rMEA's windowed lagged cross-correlation. A marker on the surface
+        follows the playhead: the window holding the current time, at the lag of
+        its strongest synchrony.
+
+        Returns
+        -------
+        ipyvolume.Figure
+            The figure, also shown below the timeline.
+        """
+        import ipyvolume as ipv
+        import numpy as np
+
+        from workbench.analysis.synchrony import ccf, mea_from_motion_energy
+        from workbench.charts_3d import synchrony_landscape
+        from workbench.media import motion_energy
+
+        if len(rois) != 2:
+            raise ValueError(f"Expected two regions of interest (one per person), but got {len(rois)}.")
+        (n1, r1), (n2, r2) = rois.items()
+        energy = motion_energy(self.project.media_path(self.recording), {n1: r1, n2: r2}, threshold=threshold)
+        rate = round(float(self.recording.fps)) or None
+        table = ccf(mea_from_motion_energy(energy, n1, n2, sampling_rate=rate), lag_s, window_s, increment_s)
+        figure = synchrony_landscape(table)
+        values = table.to_numpy(dtype=float)
+        lags = np.asarray(table.columns, dtype=float)
+        starts = np.asarray(table.index, dtype=float)
+        top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+        with figure:
+            marker = ipv.scatter(
+                np.array([0.0]), np.array([top]), np.array([starts[0] / 1000]), marker="sphere", size=4, color="red"
+            )
+
+        def follow(change: dict[str, Any]) -> None:
+            i = int(np.clip(np.searchsorted(starts, change["new"], side="right") - 1, 0, len(starts) - 1))
+            row = values[i]
+            j = int(np.nanargmax(row)) if np.isfinite(row).any() else len(lags) // 2
+            marker.x, marker.y, marker.z = (
+                np.array([lags[j]]),
+                np.array([np.nan_to_num(row[j], nan=0.0)]),
+                np.array([starts[i] / 1000]),
+            )
+
+        self.player.observe(follow, "current_ms")
+        note = ipw.HTML(
+            f"<b>Synchrony</b> of {html.escape(n1)} and {html.escape(n2)} (motion energy, rMEA's method: lag ±"
+            f"{lag_s:g} s, windows of {window_s:g} s every {increment_s:g} s; positive lags: {html.escape(n2)} "
+            "follows). The red marker follows the video."
+        )
+        self.children = (*self.children, note, figure)
+        return figure
 
     def transcode(self) -> Recording:
         """Keep a browser-playable H.264/AAC copy of this recording in the project and switch to it."""
