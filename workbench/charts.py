@@ -274,3 +274,231 @@ def review_timeline(
 
 
 # -- outcomes across cases (workbench.analysis.outcomes) ----------------------------------------------
+
+#: Colours of reliable-change directions in pre/post charts.
+DIRECTION_COLOURS = {
+    "improved": "#2ca02c",
+    "no reliable change": "#7f7f7f",
+    "deteriorated": "#d62728",
+    "not assessed": "#bcbd22",
+    "incomplete": "#c7c7c7",
+}
+#: Colours of contingency outcomes in stacked bars (missed is grey here, to tell it from discordant).
+OUTCOME_BAR_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#7f7f7f"}
+#: Contingency outcomes in stacking order (as in workbench.analysis.contingency.OUTCOMES).
+OUTCOMES_ORDER = ("attuned", "received", "discordant", "missed")
+#: The effect sizes drawn by :func:`effect_size_chart`, in order.
+EFFECT_MEASURES = ("d_z", "g_z", "d_av", "g_av")
+
+
+def _need_columns(table: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"Expected a DataFrame from {what}, but got {type(table).__name__}.")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"Expected a table from {what} with columns {', '.join(columns)}, but it lacks "
+                         f"{', '.join(missing)}.")
+
+
+def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) -> alt.FacetChart:
+    """Slope chart of pre/post outcomes: one line per case from pre to post, one panel per instrument.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The result of :func:`workbench.analysis.outcomes.pre_post`.
+    width, height : int
+        Size of each panel in pixels.
+
+    Returns
+    -------
+    alt.FacetChart
+        Lines and points coloured by reliable-change ``direction`` (:data:`DIRECTION_COLOURS`),
+        each case named at its post score; panels titled with the instrument and which way is
+        better, each with its own y scale.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from workbench.analysis.outcomes import pre_post
+    >>> m = pd.DataFrame({"case": ["A", "A", "B", "B"], "instrument": "PSI-SF",
+    ...                   "time_point": ["pre", "post"] * 2, "value": [112.0, 88.0, 97.0, 90.0]})
+    >>> spec = pre_post_chart(pre_post(m, reliability={"PSI-SF": 0.84}, lower_is_better={"PSI-SF"})).to_dict()
+    >>> spec["facet"]["column"]["field"]
+    'panel'
+    """
+    _need_columns(table, ("case", "label", "pre", "post", "direction", "better"), "pre_post()")
+    params = table.attrs.get("params", {})
+    pre_name, post_name = str(params.get("pre", "pre")), str(params.get("post", "post"))
+    df = pd.DataFrame({
+        "case": table["case"].astype(str),
+        "panel": [f"{lab} ({b} is better)" for lab, b in zip(table["label"], table["better"], strict=True)],
+        "direction": table["direction"].astype(str),
+        "change": table.get("change", table["post"] - table["pre"]).astype(float),
+        "rci": table["rci"].astype(float) if "rci" in table else float("nan"),
+        "pre": table["pre"].astype(float),
+        "post": table["post"].astype(float),
+    })
+    long = df.melt(id_vars=["case", "panel", "direction", "change", "rci"], value_vars=["pre", "post"],
+                   var_name="time", value_name="score")
+    long["time"] = long["time"].map({"pre": pre_name, "post": post_name})
+    long = long.dropna(subset=["score"])
+    colour = alt.Color("direction:N", scale=alt.Scale(domain=list(DIRECTION_COLOURS),
+                                                      range=list(DIRECTION_COLOURS.values())),
+                       legend=alt.Legend(title="reliable change", orient="bottom"))
+    x = alt.X("time:N", sort=[pre_name, post_name], title=None, axis=alt.Axis(labelAngle=0))
+    y = alt.Y("score:Q", scale=alt.Scale(zero=False), title="score")
+    base = alt.Chart().encode(x=x, y=y, color=colour, detail="case:N")
+    lines = base.mark_line(strokeWidth=2, opacity=0.8)
+    points = base.mark_circle(size=70, opacity=1).encode(
+        tooltip=[alt.Tooltip("case:N"), alt.Tooltip("time:N"), alt.Tooltip("score:Q"),
+                 alt.Tooltip("change:Q", format="+.1f"), alt.Tooltip("rci:Q", title="RCI", format=".2f"),
+                 alt.Tooltip("direction:N")]
+    )
+    names = (
+        base.transform_filter(alt.datum.time == post_name)
+        .mark_text(align="left", dx=7, fontSize=11)
+        .encode(text="case:N")
+    )
+    return (
+        alt.layer(lines, points, names, data=long)
+        .properties(width=width, height=height)
+        .facet(column=alt.Column("panel:N", title=None, header=alt.Header(labelFontWeight="bold")))
+        .resolve_scale(y="independent")
+    )
+
+
+def effect_size_chart(effects: pd.DataFrame, *, width: int = 420) -> alt.LayerChart:
+    """Forest plot of paired effect sizes per instrument: d_z with its confidence interval, g_z, d_av, g_av.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        The result of :func:`workbench.analysis.outcomes.effect_sizes`.
+    width : int
+        Width in pixels (height grows with the number of instruments).
+
+    Returns
+    -------
+    alt.LayerChart
+        A dashed rule at zero, the d_z interval as a bar, and one point per effect size
+        (post - pre: negative is an improvement where lower is better).
+    """
+    _need_columns(effects, ("label", "n", "better", "d_z_ci_low", "d_z_ci_high", *EFFECT_MEASURES),
+                  "effect_sizes()")
+    labels = [f"{lab} (n={n}, {b} is better)" for lab, n, b in zip(effects["label"], effects["n"],
+                                                                   effects["better"], strict=True)]
+    points = pd.DataFrame([
+        {"instrument": lab, "measure": m, "value": float(v)}
+        for lab, (_, row) in zip(labels, effects.iterrows(), strict=True)
+        for m, v in ((m, row[m]) for m in EFFECT_MEASURES)
+    ], columns=["instrument", "measure", "value"]).dropna(subset=["value"])
+    ci = pd.DataFrame({"instrument": labels, "measure": "d_z", "low": effects["d_z_ci_low"].astype(float),
+                       "high": effects["d_z_ci_high"].astype(float)}).dropna(subset=["low", "high"])
+    level = effects.attrs.get("params", {}).get("confidence", 0.95)
+    y = alt.Y("instrument:N", title=None, sort=labels, axis=alt.Axis(labelLimit=320))
+    offset = alt.YOffset("measure:N", sort=list(EFFECT_MEASURES), scale=alt.Scale(domain=list(EFFECT_MEASURES)))
+    colour = alt.Color("measure:N", sort=list(EFFECT_MEASURES), legend=alt.Legend(title="effect size", orient="bottom"),
+                       scale=alt.Scale(domain=list(EFFECT_MEASURES),
+                                       range=["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78"]))
+    shape = alt.Shape("measure:N", sort=list(EFFECT_MEASURES), scale=alt.Scale(domain=list(EFFECT_MEASURES)),
+                      legend=alt.Legend(title="effect size", orient="bottom"))
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(x="x:Q")
+    bars = alt.Chart(ci).mark_rule(strokeWidth=2, color="#1f77b4").encode(
+        x=alt.X("low:Q", title="standardised mean change (post - pre)"), x2="high:Q", y=y, yOffset=offset,
+        tooltip=[alt.Tooltip("instrument:N"), alt.Tooltip("low:Q", title=f"d_z {level:.0%} CI low", format=".2f"),
+                 alt.Tooltip("high:Q", title=f"d_z {level:.0%} CI high", format=".2f")],
+    )
+    marks = alt.Chart(points).mark_point(filled=True, size=80).encode(
+        x="value:Q", y=y, yOffset=offset, color=colour, shape=shape,
+        tooltip=[alt.Tooltip("instrument:N"), alt.Tooltip("measure:N"), alt.Tooltip("value:Q", format=".2f")],
+    )
+    return alt.layer(zero, bars, marks).properties(width=width, height=max(80, 70 * len(labels)))
+
+
+def contingency_outcomes_chart(
+    table: pd.DataFrame, *, normalize: bool = False, width: int = 90, height: int = 180
+) -> alt.Chart:
+    """Stacked bars of initiatives attuned, received, discordant and missed, per case and phase.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The result of :func:`workbench.analysis.outcomes.contingency_by_phase`.
+    normalize : bool
+        Stack proportions (each bar sums to 1) instead of counts.
+    width, height : int
+        Size of each panel in pixels.
+
+    Returns
+    -------
+    alt.Chart
+        One column of panels per case, one row per actor pair (who initiated, who answered);
+        phases on the x axis in their order in ``table``.
+    """
+    _need_columns(table, ("case", "phase", "pair", *OUTCOMES_ORDER), "contingency_by_phase()")
+    phases = (list(table["phase"].cat.categories) if isinstance(table["phase"].dtype, pd.CategoricalDtype)
+              else list(dict.fromkeys(table["phase"].astype(str))))
+    df = pd.DataFrame({"case": table["case"].astype(str), "phase": table["phase"].astype(str),
+                       "pair": table["pair"].astype(object).where(table["pair"].notna(), "(no initiatives)")
+                       .astype(str)})
+    for o in OUTCOMES_ORDER:
+        df[o] = table[o].astype("int64").to_numpy()
+    long = df.melt(id_vars=["case", "phase", "pair"], value_vars=list(OUTCOMES_ORDER), var_name="outcome",
+                   value_name="initiatives")
+    long["order"] = long["outcome"].map({o: i for i, o in enumerate(OUTCOMES_ORDER)})
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(initiatives):Q", stack="normalize" if normalize else "zero",
+                    title="share of initiatives" if normalize else "initiatives"),
+            color=alt.Color("outcome:N", sort=list(OUTCOMES_ORDER),
+                            scale=alt.Scale(domain=list(OUTCOME_BAR_COLOURS), range=list(OUTCOME_BAR_COLOURS.values())),
+                            legend=alt.Legend(title="initiative", orient="bottom")),
+            order=alt.Order("order:Q", sort="ascending"),
+            column=alt.Column("case:N", title=None),
+            row=alt.Row("pair:N", title=None),
+            tooltip=[alt.Tooltip("case:N"), alt.Tooltip("phase:N"), alt.Tooltip("pair:N", title="initiator → partner"),
+                     alt.Tooltip("outcome:N"), alt.Tooltip("sum(initiatives):Q", title="initiatives")],
+        )
+        .properties(width=width, height=height)
+    )
+
+
+
+def goal_chart(trajectories: pd.DataFrame, *, width: int = 480, height: int = 220) -> alt.LayerChart:
+    """Goal ratings over time: one line per goal, coloured by case, on the goals' own scale.
+
+    Parameters
+    ----------
+    trajectories : DataFrame
+        The result of :func:`workbench.analysis.outcomes.goal_trajectories`.
+    width, height : int
+        Size in pixels.
+
+    Returns
+    -------
+    alt.LayerChart
+        Lines and points, y from the lowest ``scale_min`` to the highest ``scale_max``.
+    """
+    _need_columns(trajectories, ("case", "goal_id", "goal", "date", "value", "days", "scale_min", "scale_max"),
+                  "goal_trajectories()")
+    df = trajectories.copy()
+    lo = float(df["scale_min"].min()) if len(df) else 0.0
+    hi = float(df["scale_max"].max()) if len(df) else 10.0
+    base = alt.Chart(df).encode(
+        x=alt.X("date:T", title="date"),
+        y=alt.Y("value:Q", title="rating", scale=alt.Scale(domain=[lo, hi])),
+        color=alt.Color("case:N", legend=alt.Legend(title="case", orient="bottom")),
+        detail="goal_id:N",
+        tooltip=[alt.Tooltip("case:N"), alt.Tooltip("goal:N"), alt.Tooltip("date:T"), alt.Tooltip("value:Q"),
+                 alt.Tooltip("days:Q", title="days since first rating")],
+    )
+    return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60)).properties(
+        width=width, height=height
+    )
+
+
+__all__ += ["contingency_outcomes_chart", "effect_size_chart", "goal_chart", "pre_post_chart"]
