@@ -108,3 +108,13 @@ def test_repr_is_a_summary() -> None:
     assert repr(AnnotationTable([])) == "<AnnotationTable | 0 annotations>"
     r = repr(AnnotationTable(ROWS))
     assert r.startswith("<AnnotationTable | 3 annotations, 2 actors:") and "waiting (1)" in r
+
+
+def test_pickles_as_a_value() -> None:
+    import pickle
+
+    t = AnnotationTable(ROWS, scheme=default_scheme())
+    back = pickle.loads(pickle.dumps(t))
+    assert back == t and back.scheme == t.scheme
+    with pytest.raises(AttributeError, match="immutable"):
+        back.x = 1  # type: ignore[attr-defined]

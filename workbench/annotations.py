@@ -249,6 +249,10 @@ class AnnotationTable:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("AnnotationTable is immutable.")
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # pickled as its (already valid) rows and scheme, e.g. to send it to Dask workers
+        return (_restore, (self._df, self._scheme))
+
     # -- access ------------------------------------------------------------------------
 
     def to_dataframe(self) -> pd.DataFrame:
@@ -386,3 +390,8 @@ class AnnotationTable:
     def validate(self, scheme: CodingScheme | None = None, actors: Collection[str] | None = None) -> AnnotationTable:
         """Check the rows against a scheme and/or an actor list; return the table bound to ``scheme``."""
         return AnnotationTable(self._df, scheme=scheme or self._scheme, actors=actors)
+
+
+def _restore(df: pd.DataFrame, scheme: CodingScheme | None) -> AnnotationTable:
+    """Unpickle an :class:`AnnotationTable` (its rows were valid when it was pickled)."""
+    return AnnotationTable._from_valid(df, scheme)
