@@ -10,7 +10,24 @@ import pytest
 
 from workbench.cli import build_parser, main
 
-SUBCOMMANDS = ["demo", "init", "info", "lab", "voila", "probe", "scheme", "import", "export"]
+SUBCOMMANDS = [
+    "demo",
+    "init",
+    "info",
+    "lab",
+    "voila",
+    "probe",
+    "scheme",
+    "import",
+    "export",
+    "batch",
+    "backup",
+    "restore",
+    "purge",
+    "retention",
+    "report",
+    "pack",
+]
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -53,15 +53,19 @@ _REQUIRED = ("actor", "code", "onset_ms")
 _SORT = ["recording_id", "onset_ms", "offset_ms", "actor", "code", "coder", "id"]
 
 
+_INT64 = (-(2**63), 2**63 - 1)  # the store's and numpy's integer range
+
+
 def _as_int_ms(value: Any) -> int | None:
-    """Integer milliseconds from an int or an integral float; None if not representable."""
+    """Integer milliseconds from an int or an integral float; None if not representable (or beyond int64)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, numbers.Integral):
-        return int(value)
+        v = int(value)
+        return v if _INT64[0] <= v <= _INT64[1] else None
     if isinstance(value, numbers.Real):
         f = float(value)
-        if math.isfinite(f) and f == int(f):
+        if math.isfinite(f) and f == int(f) and _INT64[0] <= int(f) <= _INT64[1]:
             return int(f)
     return None
 

@@ -175,7 +175,7 @@ def _read_any(path: Path, scheme: object) -> object:
     suffix = path.suffix.lower()
     if suffix == ".eaf":
         return io.read_eaf(path)
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in (".csv", ".tsv"):
         return io.read_table(path, scheme=scheme)
     raise WorkbenchError(f"Expected a .eaf, .csv or .tsv file, but got {path.name!r}.")
 
@@ -210,6 +210,168 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise WorkbenchError(f"Expected an output ending in .eaf, .csv, .tsv or .sds, but got {out.name!r}.")
     _out(f"Wrote {len(table)} annotations to {out}.")
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    import json
+
+    from workbench.batch import DEFAULT_TASKS, run_batch
+
+    tasks = [t.strip() for item in (args.tasks or DEFAULT_TASKS) for t in item.split(",") if t.strip()]
+    params: dict[str, dict[str, object]] = {}
+    for item in args.param or []:
+        name, equals, text = item.partition("=")
+        task, dot, key = name.partition(".")
+        if not (equals and dot and task and key):
+            raise WorkbenchError(
+                f"Expected --param TASK.NAME=VALUE (e.g. thumbnails.count=10), but got {item!r}."
+            )
+        try:
+            value: object = json.loads(text)
+        except ValueError:
+            value = text  # a bare word is a string
+        params.setdefault(task, {})[key] = value
+    try:
+        report = run_batch(
+            args.project,
+            tasks,
+            params=params or None,
+            scheduler=args.scheduler,
+            progress=not args.no_progress,
+            force=args.force,
+        )
+    except (ValueError, TypeError) as exc:  # an unknown task, parameter or scheduler
+        raise WorkbenchError(str(exc)) from exc
+    _out(report.summary())
+    return 0 if report.ok else 1
+
+
+def _open_for(args: argparse.Namespace) -> object:
+    from workbench.store import open_project
+
+    folder = getattr(args, "folder", None)
+    if folder and "://" in args.project:
+        return open_project(args.project, folder=folder)
+    return open_project(args.project)
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        info = project.backup(args.out)
+    _out(
+        f"Backed up {args.project} to {info.path} ({info.kind}, schema {info.schema_revision}, "
+        f"{info.files} files, {info.bytes / 1e6:.1f} MB)."
+    )
+    for rel in info.missing:
+        _out(f"missing (deleted while backing up?): {rel}")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from workbench.store import restore_backup
+
+    where = restore_backup(args.backup, args.target, folder=args.folder, force=args.force)
+    _out(f"Restored {args.backup} into {where}.")
+    return 0
+
+
+def _cmd_purge(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        case = project.case(int(args.case) if args.case.isdigit() else args.case)
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Remove case {case.pseudonym!r} (id {case.id}) and everything of it for good? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                _out("Nothing was removed.")
+                return 1
+        report = project.purge_case(case, purge_backups=args.purge_backups)
+    for line in report.lines():
+        _out(line)
+    return 0 if report.clean else 1
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        items = project.retention(args.today)
+    if not items:
+        _out("No case has passed its retention date; every case has a consent record.")
+        return 0
+    for item in items:
+        _out(f"case {item.pseudonym!r} (id {item.case_id}): {item.reason}; {item.recordings} recording(s)")
+        for b in item.backups:
+            _out(f"  held in backup {b}")
+    _out("Remove a case with: workbench purge PROJECT --case CASE")
+    return 0
+
+
+def _report_params(items: Sequence[str] | None) -> dict[str, object]:
+    import json
+
+    params: dict[str, object] = {}
+    for item in items or []:
+        key, equals, text = item.partition("=")
+        if not (equals and key.strip()):
+            raise WorkbenchError(f"Expected --param NAME=VALUE (e.g. duration_min=60), but got {item!r}.")
+        try:
+            params[key.strip()] = json.loads(text)
+        except ValueError:
+            params[key.strip()] = text  # a bare word is a string
+    return params
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from workbench.report import build
+
+    try:
+        result = build(
+            args.project,
+            args.kind,
+            case=args.case,
+            session=args.session,
+            to=args.to,
+            out_dir=args.out,
+            params=_report_params(args.param),
+            blur_faces=args.blur_faces,
+            author=args.author,
+            generated_at=args.generated_at,
+        )
+    except (ValueError, TypeError) as exc:  # an unknown kind, format or parameter
+        raise WorkbenchError(str(exc)) from exc
+    for fmt, path in result.files.items():
+        _out(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
+    _out(f"Built the {result.kind} report in {result.seconds.get('total', 0):.1f} s.")
+    return 0
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from workbench.report import build_pack
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    cases = [c.strip() for c in args.case.split(",") if c.strip()] if args.case else None
+    try:
+        result = build_pack(
+            args.project,
+            args.trainee,
+            args.out,
+            kinds=kinds,
+            to=args.to,
+            cases=cases,
+            reports=args.report or None,
+            supervisor=args.supervisor,
+            blur_faces=not args.no_blur,
+            requirements=args.requirements,
+        )
+    except (ValueError, TypeError) as exc:
+        raise WorkbenchError(str(exc)) from exc
+    m = result.manifest
+    _out(f"Wrote {result.path} ({len(m['files'])} files, {result.path.stat().st_size / 1e6:.1f} MB) in "
+         f"{result.seconds:.1f} s.")
+    for req in m["requirements"]:
+        mark = "met" if req["met"] else "not yet"
+        _out(f"  {req['label']}: {req['achieved']:g} of {req['target']:g} {req['unit']} ({mark})")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,6 +472,122 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output file")
     p.set_defaults(func=_cmd_export)
 
+    p = sub.add_parser(
+        "batch",
+        help="probe, thumbnails, motion energy and analyses over every recording, on Dask",
+        description="Run batch tasks over every recording of a project on Dask (a local cluster of 2 worker "
+        "processes by default) and store the results in PROJECT/results/. Reruns skip what is stored (keyed "
+        "by each video's sha256 and the parameters). Tasks: probe, thumbnails, motion_energy, contingency, "
+        "sequential. Exit status 1 when some jobs failed (each is listed).",
+    )
+    p.add_argument("project", help="project folder")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="TASK",
+        help="tasks to run (default: probe thumbnails motion_energy contingency)",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="a Dask scheduler address (tcp://host:8786), or 'sync' to run here; default: a local cluster",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="TASK.NAME=VALUE",
+        help="a task parameter, e.g. thumbnails.count=10 (JSON values)",
+    )
+    p.add_argument("--force", action="store_true", help="recompute results that are already stored")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser(
+        "backup",
+        help="copy a project consistently while it is in use",
+        description="Copy PROJECT into the new folder OUT: the database (SQLite online backup, or pg_dump on a "
+        "snapshot for PostgreSQL), the media and stills it refers to, and a manifest of checksums.",
+    )
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("out", help="a new folder for the backup")
+    p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    p.set_defaults(func=_cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        help="bring a backup back",
+        description="Restore BACKUP (made by 'workbench backup') into TARGET: a project folder for SQLite "
+        "backups, a database URL for PostgreSQL ones. Checksums are checked before anything is touched.",
+    )
+    p.add_argument("backup", help="the backup folder")
+    p.add_argument("target", help="project folder (SQLite) or database URL (PostgreSQL)")
+    p.add_argument("--folder", help="PostgreSQL: the folder for the backup's media and stills")
+    p.add_argument("--force", action="store_true", help="replace a project already at TARGET")
+    p.set_defaults(func=_cmd_restore)
+
+    p = sub.add_parser(
+        "purge",
+        help="remove a case completely and verify it",
+        description="Remove case C's rows, recordings, stills, thumbnails, clips, caches and reports; make the "
+        "database forget the deleted bytes; then scan the database and the project folder for anything left "
+        "and list the backups that still hold the case. Exit status 1 if traces were found.",
+    )
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("--case", required=True, help="the case's pseudonym or id")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--purge-backups", action="store_true", help="also purge the case inside SQLite backups")
+    p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    p.set_defaults(func=_cmd_purge)
+
+    p = sub.add_parser(
+        "retention",
+        help="list cases past their retention date",
+        description="List the cases whose consent's retention date has passed, and those without a consent record.",
+    )
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("--today", help="judge as of this date (YYYY-MM-DD)")
+    p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    p.set_defaults(func=_cmd_retention)
+    p = sub.add_parser(
+        "report",
+        help="build a report (micro-analysis, supervision, VERP, research) as HTML and/or PDF",
+        description="Execute a report notebook template from notebooks/ with these parameters and export it "
+        "(cover, contents, no code) as offline HTML and/or PDF into PROJECT/reports/. The export refuses to "
+        "write if it finds a protected real name or a file path.",
+    )
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("--kind", required=True, help="micro-analysis, supervision, verp or research")
+    p.add_argument("--case", help="case pseudonym (research: comma-separated, default all)")
+    p.add_argument("--session", help="session id, label or date (see 'workbench info')")
+    p.add_argument("--to", default="html", help="html, pdf or html,pdf (default: %(default)s)")
+    p.add_argument("--out", help="output folder (default: PROJECT/reports)")
+    p.add_argument("--author", help="author named on the cover")
+    p.add_argument("--blur-faces", action="store_true", help="blur faces in stills")
+    p.add_argument("--generated-at", metavar="ISO_TIME",
+                   help="the generation time to state (default: now); the same data and time give the same files")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="another notebook parameter, e.g. duration_min=60 or trainee=anna (repeatable)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser(
+        "pack",
+        help="bundle a trainee's reports and stills into an accreditation pack (zip with manifest)",
+        description="Build the trainee's supervision and micro-analysis reports (faces blurred), add their "
+        "stills and a manifest.json (sha256 of every file, versions, generation time, progress against "
+        "the requirement list) into one zip.",
+    )
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("--trainee", required=True, help="the trainee (coder name and the cases' guider)")
+    p.add_argument("--out", required=True, help="the zip to write")
+    p.add_argument("--kinds", default="supervision,micro-analysis",
+                   help="report kinds per case (default: %(default)s)")
+    p.add_argument("--to", default="html,pdf", help="formats of the reports (default: %(default)s)")
+    p.add_argument("--case", help="only these cases (comma-separated pseudonyms)")
+    p.add_argument("--supervisor", default="supervisor", help="the supervisor's coder name (default: %(default)s)")
+    p.add_argument("--requirements", help="requirement list (YAML or JSON); default: the shipped example")
+    p.add_argument("--report", action="append", metavar="FILE",
+                   help="pack this already built report instead of building (repeatable)")
+    p.add_argument("--no-blur", action="store_true", help="do not blur faces (not recommended)")
+    p.set_defaults(func=_cmd_pack)
     return parser
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "AnnotationError",
     "ConflictError",
+    "ConsentError",
     "FormatError",
     "MediaError",
     "NotFoundError",
@@ -73,3 +74,7 @@ class ConflictError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The project's database was written by a newer workbench than this one."""
+
+
+class ConsentError(StoreError):
+    """A case's consent record does not allow what was asked (purpose, viewer or date)."""

@@ -22,6 +22,7 @@ __all__ = [
     "Case",
     "Comment",
     "CommentStatus",
+    "Consent",
     "Goal",
     "GoalRating",
     "Measure",
@@ -232,4 +233,24 @@ class Measure:
     time_point: str
     value: float
     date: dt.date | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A case's consent record: who may see the films, for which purposes, until when.
+
+    ``until`` is the retention date (None: until consent is withdrawn); after it the case is
+    listed by ``workbench retention`` and should be purged (``workbench purge``).
+    """
+
+    id: int
+    case_id: int
+    viewers: tuple[str, ...]
+    purposes: tuple[str, ...]
+    until: dt.date | None = None
+    given_by: str = ""
+    note: str = ""
+    recorded_at: dt.datetime | None = None
+    recorded_by: str = ""
     version: int = 1

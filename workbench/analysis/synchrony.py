@@ -275,7 +275,13 @@ def _select(table: pd.DataFrame, cols: list[int | str], path: Path, what: str) -
                     f"{table.shape[1]} columns."
                 )
             series = table.iloc[:, int(col)]
-        values = pd.to_numeric(series, errors="coerce")
+        try:
+            values = pd.to_numeric(series, errors="coerce")
+        except OverflowError as exc:  # integers beyond float range
+            raise FormatError(
+                f"Expected numbers in column {col!r} ({what}) of {os.fspath(path)!r}, but it holds one too large "
+                f"for a float ({exc})."
+            ) from exc
         bad = values.isna() & series.notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])

@@ -244,7 +244,7 @@ def _indexed(values: Any) -> list[Any]:
 
         def order(k: Any) -> tuple[int, Any]:
             s = str(k)
-            return (0, int(s)) if s.isdigit() else (1, s)
+            return (0, int(s)) if s.isascii() and s.isdigit() else (1, s)
 
         return [values[k] for k in sorted(values, key=order)]
     if isinstance(values, list):

@@ -221,7 +221,7 @@ class _Document:
         self.slots: dict[str, int | None] = {}
         for ts in root.iterfind("TIME_ORDER/TIME_SLOT"):
             value = ts.get("TIME_VALUE")
-            if value is not None and not value.strip().isdigit():
+            if value is not None and not (value.strip().isascii() and value.strip().isdigit()):
                 raise FormatError(
                     f"{src}, line {ts.sourceline}: Expected TIME_VALUE in whole milliseconds, but got {value!r}."
                 )

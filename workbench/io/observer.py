@@ -202,7 +202,7 @@ def _text(el: Any) -> str:
 
 def _colour(el: Any) -> str | None:
     """``#rrggbb`` from a Windows COLORREF integer (0x00BBGGRR) in ``@COLOR``."""
-    if el is None or not (el.get("COLOR") or "").strip().isdigit():
+    if el is None or not ((el.get("COLOR") or "").strip().isascii() and (el.get("COLOR") or "").strip().isdigit()):
         return None
     v = int(el.get("COLOR"))
     r, g, b = v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF

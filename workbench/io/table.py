@@ -151,7 +151,7 @@ def _row(
             v = value.strip()
             if not v:
                 row[col] = None
-            elif v.lstrip("-").isdigit():
+            elif v.lstrip("-").isascii() and v.lstrip("-").isdigit():
                 row[col] = int(v)
             else:
                 bad(col, "an integer", value)
@@ -177,7 +177,7 @@ def _row(
                     bad(col, "a time", cells[col])
                 times[name] = None
             elif unit == "ms":
-                if v.lstrip("-").isdigit():
+                if v.lstrip("-").isascii() and v.lstrip("-").isdigit():
                     times[name] = int(v)
                 else:
                     bad(col, "integer milliseconds", cells[col])

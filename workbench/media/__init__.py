@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from workbench.errors import MediaError
 from workbench.media.clips import Segment, concat_clips, cut_clip, transcode_for_browser
+from workbench.media.faces import FaceBox, blur_faces, blur_still, detect_faces
 from workbench.media.frames import read_frame, read_frames, thumbnail_strip, write_still
 from workbench.media.motion import motion_energy
 from workbench.media.probe import VideoInfo, browser_playable, probe, sha256_file
@@ -28,13 +29,17 @@ from workbench.media.synth import (
 )
 
 __all__ = [
+    "FaceBox",
     "MediaError",
     "Segment",
     "VideoInfo",
+    "blur_faces",
+    "blur_still",
     "browser_playable",
     "concat_clips",
     "cut_clip",
     "decode_frame_number",
+    "detect_faces",
     "motion_energy",
     "numbered_frame",
     "probe",

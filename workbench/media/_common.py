@@ -40,7 +40,8 @@ BROWSER_AUDIO: dict[str, frozenset[str]] = {
 BROWSER_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p", "nv12", "yuv420p10le"})
 
 # What av can throw at us while reading or writing a file.
-AV_ERRORS: tuple[type[BaseException], ...] = (av.error.FFmpegError, OSError, EOFError)
+# (UnicodeDecodeError: FFmpeg hands PyAV metadata that is not UTF-8 in damaged files.)
+AV_ERRORS: tuple[type[BaseException], ...] = (av.error.FFmpegError, OSError, EOFError, UnicodeDecodeError)
 
 
 def media_error(path: str | os.PathLike[str], what: str, exc: BaseException | None = None) -> MediaError:

@@ -3,11 +3,30 @@
 Open a project with :func:`open_project` (also available as
 :func:`workbench.open_project`); it returns a :class:`Project`, whose methods
 add, read, update and delete the workbench's records, each edit in one
-transaction.
+transaction (and one entry in the audit log).
+
+Trust: :func:`backup_project` / :func:`restore_backup` copy a project while it is in use
+and bring it back; :func:`purge_case` removes a case completely and verifies it;
+:func:`retention` lists cases past their consent's retention date.
 """
 
 from __future__ import annotations
 
+from workbench.store.backup import BackupEntry, BackupInfo, backup_project, restore_backup
 from workbench.store.project import DB_FILENAME, Project, alembic_config, open_project
+from workbench.store.purge import PurgeReport, RetentionItem, purge_case, retention
 
-__all__ = ["DB_FILENAME", "Project", "alembic_config", "open_project"]
+__all__ = [
+    "DB_FILENAME",
+    "BackupEntry",
+    "BackupInfo",
+    "Project",
+    "PurgeReport",
+    "RetentionItem",
+    "alembic_config",
+    "backup_project",
+    "open_project",
+    "purge_case",
+    "restore_backup",
+    "retention",
+]

@@ -66,6 +66,7 @@ from workbench.model import (
     Case,
     Comment,
     CommentStatus,
+    Consent,
     Goal,
     GoalRating,
     Measure,
@@ -94,6 +95,10 @@ _PG_MIGRATION_LOCK = 0x5647_5742  # "VGWB": serialises concurrent migrations on 
 _WRITE = "workbench_write"
 _ANNOTATION_EDITABLE = ("actor", "code", "onset_ms", "offset_ms", "coder", "note")
 _ANNOTATION_STORE_COLUMNS = ("version", "created_at", "updated_at", "extra")
+_INPUT_ROW = "__workbench_input_row__"  # carries a row's input position through validation and sorting
+_PG_ANNOTATION_LOCK = 0x5647  # with a recording id: serialises the annotation checks of one recording
+#: Columns never copied into the audit log: protected, bulky or bookkeeping.
+_NOT_AUDITED = frozenset({"frame_times", "real_name", "content", "created_at", "updated_at", "version"})
 
 
 # -- engine and migrations --------------------------------------------------------------
@@ -254,6 +259,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy of a row for the audit log, without protected or bulky columns."""
+    return {str(k): _jsonable(v) for k, v in row.items() if k not in _NOT_AUDITED}
+
+
 def _unlink_still(png: Path) -> None:
     """Remove a still's PNG and the JSON sidecar :func:`workbench.media.write_still` writes beside it."""
     png.unlink(missing_ok=True)
@@ -406,10 +416,34 @@ def _annotation_dict(r: Row) -> dict[str, Any]:
 # -- opening ----------------------------------------------------------------------------
 
 
-def _default_coder() -> str:
+#: A project folder's own settings (TOML): ``coder = "anna"`` names who edits on this machine.
+CONFIG_FILENAME = "workbench.toml"
+
+
+def _configured_coder(folder: Path | None) -> str:
+    """The ``coder`` of the project folder's ``workbench.toml`` ('' if none)."""
+    if folder is None or not (folder / CONFIG_FILENAME).is_file():
+        return ""
+    import tomllib
+
+    path = folder / CONFIG_FILENAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise StoreError(f"Expected a readable TOML file at {path}, but: {exc}.") from exc
+    coder = data.get("coder", "")
+    if not isinstance(coder, str):
+        raise StoreError(f"Expected 'coder' in {path} to be a string, but got {coder!r}.")
+    return coder.strip()
+
+
+def _default_coder(folder: Path | None = None) -> str:
     env = os.environ.get("WORKBENCH_CODER", "").strip()
     if env:
         return env
+    configured = _configured_coder(folder)
+    if configured:
+        return configured
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in some containers
@@ -442,8 +476,9 @@ def open_project(
     folder : str or path, optional
         For a URL: the folder for copied media and stills (shared by the team).
     coder : str, optional
-        Default coder name for new annotations; else the ``WORKBENCH_CODER``
-        environment variable; else the operating-system user name.
+        Who is editing: the default coder of new annotations and the name in the
+        audit log. Else the ``WORKBENCH_CODER`` environment variable; else ``coder``
+        in the project folder's ``workbench.toml``; else the operating-system user name.
     scheme : CodingScheme, optional
         The coding scheme stored in a new project (default:
         :func:`workbench.scheme.default_scheme`). Ignored, with a warning, for an
@@ -529,7 +564,12 @@ def open_project(
         if tempdir is not None:
             tempdir.cleanup()
         raise
-    return Project(engine, folder=files, coder=coder or _default_coder(), tempdir=tempdir)
+    try:
+        who = coder or _default_coder(None if tempdir is not None else files)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Project(engine, folder=files, coder=who, tempdir=tempdir)
 
 
 def _prepare_database(engine: Engine, *, create: bool, where: str, scheme: CodingScheme | None) -> None:
@@ -749,8 +789,8 @@ class Project:
         with self._read() as conn:
             return self._require(conn, table, row_id, kind)
 
-    @staticmethod
     def _update(
+        self,
         conn: Connection,
         table: sa.Table,
         kind: str,
@@ -765,15 +805,75 @@ class Project:
         row = conn.execute(stmt).first()
         if row is None:
             Project._refuse(conn, table, kind, row_id, expected_version)
+        changed = {
+            k: "(protected)" if k == "real_name" else _jsonable(v)
+            for k, v in values.items()
+            if k not in _NOT_AUDITED or k == "real_name"
+        }
+        case_id = self._case_of(conn, kind, row._mapping)
+        self._audit(conn, "update", kind, row_id, case_id, {"changed": changed, "version": row.version})
         return row
 
-    @staticmethod
-    def _delete(conn: Connection, table: sa.Table, kind: str, row_id: int, expected_version: int | None) -> None:
+    def _delete(self, conn: Connection, table: sa.Table, kind: str, row_id: int, expected_version: int | None) -> None:
+        before = conn.execute(sa.select(table).where(table.c.id == row_id)).first()
+        case_id = None if before is None else self._case_of(conn, kind, before._mapping)
         stmt = sa.delete(table).where(table.c.id == row_id)
         if expected_version is not None:
             stmt = stmt.where(table.c.version == int(expected_version))
         if conn.execute(stmt).rowcount == 0:
             Project._refuse(conn, table, kind, row_id, expected_version)
+        self._audit(conn, "delete", kind, row_id, case_id, _snapshot(before._mapping) if before is not None else None)
+
+    # -- audit log ------------------------------------------------------------------------
+
+    def _audit(
+        self,
+        conn: Connection,
+        action: str,
+        kind: str,
+        row_id: int | None,
+        case_id: int | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record who (``self.coder``) did what to which row, inside the edit's own transaction."""
+        conn.execute(
+            sa.insert(t.audit_log).values(
+                at=_now(),
+                coder=self.coder,
+                action=action,
+                kind=kind,
+                row_id=row_id,
+                case_id=case_id,
+                details=None if details is None else _jsonable(dict(details)),
+            )
+        )
+
+    def _added(self, conn: Connection, kind: str, row: Row) -> None:
+        """Audit the insert of ``row`` (a row returned by ``INSERT ... RETURNING``)."""
+        m = row._mapping
+        self._audit(conn, "add", kind, m["id"], self._case_of(conn, kind, m), _snapshot(m))
+
+    @staticmethod
+    def _case_of(conn: Connection, kind: str, row: Mapping[str, Any]) -> int | None:
+        """The case a row belongs to (for the audit log, so that a purge finds the case's entries)."""
+        if kind == "case":
+            return int(row["id"])
+        if row.get("case_id") is not None:
+            return int(row["case_id"])
+        if row.get("recording_id") is not None:
+            q = (
+                sa.select(t.sessions.c.case_id)
+                .select_from(t.recordings.join(t.sessions, t.recordings.c.session_id == t.sessions.c.id))
+                .where(t.recordings.c.id == row["recording_id"])
+            )
+        elif row.get("goal_id") is not None:
+            q = sa.select(t.goals.c.case_id).where(t.goals.c.id == row["goal_id"])
+        elif row.get("session_id") is not None:
+            q = sa.select(t.sessions.c.case_id).where(t.sessions.c.id == row["session_id"])
+        else:
+            return None
+        found = conn.execute(q).scalar()
+        return None if found is None else int(found)
 
     @staticmethod
     def _refuse(conn: Connection, table: sa.Table, kind: str, row_id: int, expected: int | None) -> NoReturn:
@@ -881,6 +981,7 @@ class Project:
                     f"{', '.join(map(repr, missing))}."
                 )
             _store_scheme(conn, scheme)
+            self._audit(conn, "update", "scheme", None, None, {"scheme": scheme.id, "version": str(scheme.version)})
         self._scheme = scheme
 
     # -- cases ----------------------------------------------------------------------------
@@ -914,6 +1015,7 @@ class Project:
         with self._write() as conn:
             self._pseudonym_free(conn, pseudonym)
             row = conn.execute(sa.insert(t.cases).values(**values, created_at=_now()).returning(*t.cases.c)).one()
+            self._added(conn, "case", row)
         return _case(row)
 
     @staticmethod
@@ -1002,6 +1104,7 @@ class Project:
             row = conn.execute(
                 sa.insert(t.participants).values(case_id=cid, **values).returning(*t.participants.c)
             ).one()
+            self._added(conn, "participant", row)
         return _participant(row)
 
     def participants(self, case: Case | int | str | None = None) -> list[Participant]:
@@ -1073,6 +1176,7 @@ class Project:
         with self._write() as conn:
             cid = self._case_id(conn, case)
             row = conn.execute(sa.insert(t.sessions).values(case_id=cid, **values).returning(*t.sessions.c)).one()
+            self._added(conn, "session", row)
         return _session(row)
 
     @staticmethod
@@ -1191,6 +1295,7 @@ class Project:
             with self._write() as conn:
                 self._require(conn, t.sessions, sid, "session")
                 row = conn.execute(sa.insert(t.recordings).values(**values).returning(*t.recordings.c)).one()
+                self._added(conn, "recording", row)
         except BaseException:
             if created is not None:
                 created.unlink(missing_ok=True)
@@ -1289,9 +1394,10 @@ class Project:
         recording : Recording or int
             The recording it belongs to.
         actor, code : str
-            Who did what; ``code`` must be in the project's scheme.
+            Who did what; ``code`` must be in the project's scheme, ``actor`` one of the
+            case's participants (when the case has any registered).
         onset_ms, offset_ms : int
-            Integer milliseconds; no offset makes a point event.
+            Integer milliseconds within the recording; no offset makes a point event.
         coder : str, optional
             Default: the project's coder.
         note : str
@@ -1305,8 +1411,9 @@ class Project:
         Raises
         ------
         AnnotationError
-            Naming the field: missing actor, unknown code, negative or reversed
-            times, onset beyond the recording's end.
+            Naming the field: missing or unknown actor, unknown code, negative or reversed
+            times, times beyond the recording's end, a state event overlapping another state
+            event of the same mutually exclusive group (same actor and coder).
         """
         rid = self._id(recording, "recording", Recording)
         row = {
@@ -1318,8 +1425,9 @@ class Project:
             "coder": self.coder if coder is None else coder,
             "note": note,
         }
-        table = AnnotationTable([row], scheme=self.scheme, source=f"the new annotation for recording {rid}")
-        return self._insert_annotations(rid, table)[0]
+        source = f"the new annotation for recording {rid}"
+        table = AnnotationTable([row], scheme=self.scheme, source=source)
+        return self._insert_annotations(rid, table.to_dataframe(), ["row 0"], source)[0]
 
     def add_annotations(self, recording: Recording | int, table: AnnotationTable | Any) -> list[int]:
         """Add many annotations at once: all of them or, if any is invalid, none.
@@ -1332,7 +1440,8 @@ class Project:
         recording : Recording or int
             The recording they belong to (rows naming another recording are refused).
         table : AnnotationTable, DataFrame or rows
-            The annotations (validated against the project's scheme).
+            The annotations (validated against the project's scheme, the case's
+            participants and the recording's duration; see :meth:`add_annotation`).
 
         Returns
         -------
@@ -1342,23 +1451,31 @@ class Project:
         Raises
         ------
         AnnotationError
-            Naming every bad row and field; nothing is stored then.
+            Naming every bad row (its position in ``table``) and field; nothing is stored then.
         """
         rid = self._id(recording, "recording", Recording)
         source = f"the annotations for recording {rid}"
-        checked = AnnotationTable(table, scheme=self.scheme, source=source)
-        df = checked.to_dataframe()
+        if isinstance(table, AnnotationTable):
+            checked = AnnotationTable(table, scheme=self.scheme, source=source)
+            df = checked.to_dataframe()
+            positions = list(range(len(df)))
+        else:
+            from workbench.annotations import _records
+
+            rows = [{**r, _INPUT_ROW: i} for i, r in enumerate(_records(table))]
+            df = AnnotationTable(rows, scheme=self.scheme, source=source).to_dataframe()
+            positions = [int(i) for i in df.pop(_INPUT_ROW)] if len(df) else []
         others = df["recording_id"].notna() & (df["recording_id"] != rid)
         if others.any():
             problems = [
-                f"row {i}, field 'recording_id': Expected {rid} (or nothing), but got {int(v)}."
+                f"row {positions[i]}, field 'recording_id': Expected {rid} (or nothing), but got {int(v)}."
                 for i, v in df.loc[others, "recording_id"].items()
             ]
             raise AnnotationError(problems, source=source)
-        return self._insert_annotations(rid, checked)
+        return self._insert_annotations(rid, df, [f"row {p}" for p in positions], source)
 
-    def _insert_annotations(self, rid: int, table: AnnotationTable) -> list[int]:
-        df = table.to_dataframe()
+    def _insert_annotations(self, rid: int, df: pd.DataFrame, labels: list[str], source: str) -> list[int]:
+        """Check ``df`` (validated rows) against the store and insert it in one transaction."""
         extras = [c for c in df.columns if c not in ANNOTATION_COLUMNS and c not in _ANNOTATION_STORE_COLUMNS]
         now = _now()
         onsets = df["onset_ms"].to_numpy()
@@ -1389,20 +1506,147 @@ class Project:
         if not rows:
             return []
         with self._write() as conn:
-            duration = self._duration(conn, rid)
-            late = np.flatnonzero(onsets > duration)
-            if late.size:
-                raise AnnotationError(
-                    [
-                        f"row {i}, field 'onset_ms': Expected a time within recording {rid} (0..{duration} ms), "
-                        f"but got {int(onsets[i])}."
-                        for i in late
-                    ],
-                    source=f"the annotations for recording {rid}",
-                )
+            self._lock_recording(conn, rid)
+            problems = self._annotation_problems(conn, rid, rows, labels)
+            if problems:
+                raise AnnotationError(problems, source=source)
             stmt = sa.insert(t.annotations).returning(t.annotations.c.id, sort_by_parameter_order=True)
-            ids = conn.execute(stmt, rows).scalars().all()
-        return [int(i) for i in ids]
+            ids = [int(i) for i in conn.execute(stmt, rows).scalars().all()]
+            case_id = self._case_of(conn, "annotation", {"recording_id": rid})
+            if len(ids) == 1:
+                details = {"id": ids[0], **_snapshot(rows[0])}
+                self._audit(conn, "add", "annotation", ids[0], case_id, details)
+            else:
+                details = {"count": len(ids), "first_id": min(ids), "last_id": max(ids), "coders": sorted(set(coders))}
+                self._audit(conn, "add", "annotation", None, case_id, details)
+        return ids
+
+    def _lock_recording(self, conn: Connection, rid: int) -> None:
+        """On PostgreSQL, serialise the annotation checks of one recording (SQLite writers queue anyway)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k, :r)"), {"k": _PG_ANNOTATION_LOCK, "r": rid})
+
+    def _annotation_problems(
+        self,
+        conn: Connection,
+        rid: int,
+        rows: list[dict[str, Any]],
+        labels: list[str],
+        exclude_ids: Iterable[int] = (),
+    ) -> list[str]:
+        """What the store refuses in validated rows: times beyond the recording's end, actors who
+        are not participants of the case (when it has any), overlapping state events of one
+        mutually exclusive group (same actor and coder, against each other and the stored rows)."""
+        duration = self._duration(conn, rid)
+        problems: list[str] = []
+        for label, r in zip(labels, rows, strict=True):
+            for name in ("onset_ms", "offset_ms"):
+                if int(r[name]) > duration:
+                    problems.append(
+                        f"{label}, field {name!r}: Expected a time within recording {rid} (0..{duration} ms), "
+                        f"but got {int(r[name])}."
+                    )
+                    break
+        case_id = self._case_of(conn, "annotation", {"recording_id": rid})
+        known = set(
+            conn.execute(sa.select(t.participants.c.label).where(t.participants.c.case_id == case_id)).scalars()
+        )
+        if known:
+            for label, r in zip(labels, rows, strict=True):
+                if r["actor"] not in known:
+                    problems.append(
+                        f"{label}, field 'actor': Expected a participant of case {case_id} "
+                        f"({', '.join(sorted(known))}), but got {r['actor']!r}."
+                    )
+        problems += self._exclusive_overlaps(conn, rid, rows, labels, exclude_ids)
+        return problems
+
+    def _exclusive_overlaps(
+        self,
+        conn: Connection,
+        rid: int,
+        rows: list[dict[str, Any]],
+        labels: list[str],
+        exclude_ids: Iterable[int] = (),
+    ) -> list[str]:
+        groups = self.scheme.exclusive_groups
+        group_of = {code: gi for gi, group in enumerate(groups) for code in group}
+        new = [
+            (label, r["actor"], r["coder"], r["code"], int(r["onset_ms"]), int(r["offset_ms"]), True)
+            for label, r in zip(labels, rows, strict=True)
+            if r["code"] in group_of and int(r["offset_ms"]) > int(r["onset_ms"])
+        ]
+        if not new:
+            return []
+        a = t.annotations.c
+        q = sa.select(a.id, a.actor, a.coder, a.code, a.onset_ms, a.offset_ms).where(
+            a.recording_id == rid,
+            a.code.in_(sorted(group_of)),
+            a.offset_ms > a.onset_ms,
+            a.actor.in_(sorted({n[1] for n in new})),
+        )
+        excluded = [int(i) for i in exclude_ids]
+        if excluded:
+            q = q.where(a.id.not_in(excluded))
+        stored = [
+            (f"stored annotation {r.id}", r.actor, r.coder, r.code, int(r.onset_ms), int(r.offset_ms), False)
+            for r in conn.execute(q)
+        ]
+        buckets: dict[tuple[str, str, int], list[tuple[Any, ...]]] = {}
+        for item in new + stored:
+            buckets.setdefault((item[1], item[2], group_of[item[3]]), []).append(item)
+        problems = []
+        for (actor, coder, gi), items in buckets.items():
+            items.sort(key=lambda it: (it[4], it[5]))
+            reach: tuple[Any, ...] | None = None  # the item reaching furthest so far
+            for item in items:
+                if reach is not None and item[4] < reach[5] and (item[6] or reach[6]):
+                    mine, other = (item, reach) if item[6] else (reach, item)
+                    problems.append(
+                        f"{mine[0]}, field 'onset_ms': Expected state events of the mutually exclusive group "
+                        f"({', '.join(sorted(groups[gi]))}) not to overlap for actor {actor!r} (coder {coder!r}), "
+                        f"but {mine[3]} {mine[4]}..{mine[5]} ms overlaps {other[0]} "
+                        f"({other[3]} {other[4]}..{other[5]} ms)."
+                    )
+                if reach is None or item[5] > reach[5]:
+                    reach = item
+        return problems
+
+    def annotation_problems(self, recording: Recording | int | None = None) -> list[str]:
+        """Stored annotations the store would refuse today (flags, not errors), each naming the row.
+
+        Rows stored before the scheme gained a mutually exclusive group, before a
+        participant list was registered, or written by another tool straight into the
+        database can break the rules :meth:`add_annotation` enforces; this lists them.
+
+        Returns
+        -------
+        list of str
+            One message per problem, naming the annotation id and field; empty when all is well.
+        """
+        a = t.annotations.c
+        with self._read() as conn:
+            rids = (
+                [self._id(recording, "recording", Recording)]
+                if recording is not None
+                else conn.execute(sa.select(t.recordings.c.id).order_by(t.recordings.c.id)).scalars().all()
+            )
+            problems: list[str] = []
+            for rid in rids:
+                self._duration(conn, rid)
+                stored = conn.execute(
+                    sa.select(a.id, a.actor, a.code, a.onset_ms, a.offset_ms, a.coder)
+                    .where(a.recording_id == rid)
+                    .order_by(a.onset_ms, a.id)
+                ).all()
+                rows = [dict(r._mapping) for r in stored]
+                labels = [f"annotation {r['id']}" for r in rows]
+                unknown = [f"{lb}, field 'code': Expected a code of scheme {self.scheme.id!r}, but got {r['code']!r}."
+                           for lb, r in zip(labels, rows, strict=True) if r["code"] not in self.scheme]  # fmt: skip
+                found = self._annotation_problems(conn, rid, rows, labels, exclude_ids=[r["id"] for r in rows])
+                # pairs of stored rows: excluded from the query above, compared among themselves here
+                problems += unknown + list(dict.fromkeys(found))
+        return problems
 
     def annotations(self, recording: Recording | int | None = None, coder: str | None = None) -> AnnotationTable:
         """Stored annotations (of one recording and/or coder), with an extra ``version`` column.
@@ -1471,15 +1715,14 @@ class Project:
                 row["offset_ms"] = changes["onset_ms"]
             row.update(changes)
             checked = AnnotationTable([row], scheme=scheme, source=f"annotation {aid}").records()[0]
-            duration = self._duration(conn, cur.recording_id)
-            if checked["onset_ms"] > duration:
-                raise AnnotationError(
-                    [
-                        f"annotation {aid}, field 'onset_ms': Expected a time within recording {cur.recording_id} "
-                        f"(0..{duration} ms), but got {checked['onset_ms']}."
-                    ]
-                )
-            values = {c: checked[c] for c in _ANNOTATION_EDITABLE}
+            self._lock_recording(conn, cur.recording_id)
+            as_stored = {**checked, "coder": checked["coder"] or self.coder}
+            problems = self._annotation_problems(
+                conn, cur.recording_id, [as_stored], [f"annotation {aid}"], exclude_ids=[aid]
+            )
+            if problems:
+                raise AnnotationError(problems, source=f"annotation {aid}")
+            values = {c: checked[c] for c in _ANNOTATION_EDITABLE if checked[c] != getattr(cur, c)}
             values["updated_at"] = _now()
             new = self._update(conn, t.annotations, "annotation", aid, cur.version, values)
         return int(new.version)
@@ -1518,6 +1761,7 @@ class Project:
                 .values(recording_id=rid, onset_ms=on, offset_ms=off, title=title, reason=reason, reflection=reflection)
                 .returning(*t.moments.c)
             ).one()
+            self._added(conn, "moment", row)
         return _moment(row)
 
     def moments(self, recording: Recording | int | None = None) -> list[Moment]:
@@ -1616,6 +1860,7 @@ class Project:
                     )
                     .returning(*t.stills.c)
                 ).one()
+                self._added(conn, "still", row)
         except BaseException:
             _unlink_still(out)
             raise
@@ -1672,6 +1917,7 @@ class Project:
                 .values(recording_id=rid, time_ms=ms, created_at=_now(), **values)
                 .returning(*t.comments.c)
             ).one()
+            self._added(conn, "comment", row)
         return _comment(row)
 
     def comments(self, recording: Recording | int | None = None) -> list[Comment]:
@@ -1732,6 +1978,7 @@ class Project:
             row = conn.execute(
                 sa.insert(t.goals).values(case_id=cid, text=text, scale_min=lo, scale_max=hi).returning(*t.goals.c)
             ).one()
+            self._added(conn, "goal", row)
         return self._goal(row, ())
 
     @staticmethod
@@ -1773,6 +2020,7 @@ class Project:
                 .values(goal_id=gid, date=day, value=v, session_id=sid)
                 .returning(*t.goal_ratings.c)
             ).one()
+            self._added(conn, "goal rating", row)
         return _rating(row)
 
     def goals(self, case: Case | int | str | None = None) -> list[Goal]:
@@ -1844,8 +2092,17 @@ class Project:
         """Delete one goal rating."""
         rid = self._id(rating_id, "goal rating", GoalRating)
         with self._write() as conn:
-            if conn.execute(sa.delete(t.goal_ratings).where(t.goal_ratings.c.id == rid)).rowcount == 0:
+            before = conn.execute(sa.select(t.goal_ratings).where(t.goal_ratings.c.id == rid)).first()
+            gone = (
+                before is None
+                or conn.execute(sa.delete(t.goal_ratings).where(t.goal_ratings.c.id == rid)).rowcount == 0
+            )
+            if gone:
                 raise NotFoundError(f"Expected an existing goal rating id, but got {rid}.")
+            self._audit(
+                conn, "delete", "goal rating", rid, self._case_of(conn, "goal rating", before._mapping),
+                _snapshot(before._mapping),
+            )  # fmt: skip
 
     # -- measures -------------------------------------------------------------------------
 
@@ -1869,6 +2126,7 @@ class Project:
         with self._write() as conn:
             cid = self._case_id(conn, case)
             row = conn.execute(sa.insert(t.measures).values(case_id=cid, **values).returning(*t.measures.c)).one()
+            self._added(conn, "measure", row)
         return _measure(row)
 
     def measures(self, case: Case | int | str | None = None) -> list[Measure]:
@@ -1938,3 +2196,236 @@ class Project:
         df = df.astype({"id": "int64", "case_id": "int64", "value": "float64"})
         df["date"] = pd.to_datetime(df["date"])
         return df
+
+    # -- consent ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _words(values: Any, name: str) -> list[str]:
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, Iterable):
+            raise TypeError(f"Expected {name} to be a list of strings, but got {type(values).__name__}.")
+        out = [_text(v, name).strip() for v in values]
+        if not out:
+            raise ValueError(f"Expected at least one of {name}, but got none.")
+        return list(dict.fromkeys(out))
+
+    @staticmethod
+    def _consent(r: Row) -> Consent:
+        return Consent(
+            id=r.id,
+            case_id=r.case_id,
+            viewers=tuple(r.viewers),
+            purposes=tuple(r.purposes),
+            until=r.until,
+            given_by=r.given_by,
+            note=r.note,
+            recorded_at=_utc(r.recorded_at),
+            recorded_by=r.recorded_by,
+            version=r.version,
+        )
+
+    def set_consent(
+        self,
+        case: Case | int | str,
+        *,
+        viewers: Iterable[str],
+        purposes: Iterable[str],
+        until: dt.date | str | None,
+        given_by: str = "",
+        note: str = "",
+        expected_version: int | None = None,
+    ) -> Consent:
+        """Record (or replace) a case's consent: who may see the films, for which purposes, until when.
+
+        Parameters
+        ----------
+        case : Case, int or str
+            The case (record, id or pseudonym).
+        viewers : list of str
+            Who may see the films (roles or names), e.g. ``["guider", "supervisor"]``.
+        purposes : list of str
+            For what, e.g. ``["supervision", "accreditation"]`` (compared case-insensitively).
+        until : date, 'YYYY-MM-DD' or None
+            The retention date: after it :meth:`retention` lists the case for purging.
+            None: until consent is withdrawn.
+        given_by, note : str
+            Who gave consent (a role, not a real name); a free note.
+        expected_version : int, optional
+            When replacing a record: the version you read (else ConflictError).
+
+        Returns
+        -------
+        Consent
+        """
+        values = {
+            "viewers": self._words(viewers, "viewers"),
+            "purposes": [p.lower() for p in self._words(purposes, "purposes")],
+            "until": _optional_date(until, "until"),
+            "given_by": _text(given_by, "given_by", required=False),
+            "note": _text(note, "note", required=False),
+            "recorded_at": _now(),
+            "recorded_by": self.coder,
+        }
+        with self._write() as conn:
+            cid = self._case_id(conn, case)
+            current = conn.execute(sa.select(t.consents).where(t.consents.c.case_id == cid)).first()
+            if current is None:
+                row = conn.execute(sa.insert(t.consents).values(case_id=cid, **values).returning(*t.consents.c)).one()
+                self._added(conn, "consent", row)
+            else:
+                row = self._update(conn, t.consents, "consent", current.id, expected_version, values)
+        return self._consent(row)
+
+    def consent(self, case: Case | int | str) -> Consent | None:
+        """The case's consent record, or None if none was recorded."""
+        with self._read() as conn:
+            cid = self._case_id(conn, case)
+            row = conn.execute(sa.select(t.consents).where(t.consents.c.case_id == cid)).first()
+        return None if row is None else self._consent(row)
+
+    def consents(self) -> list[Consent]:
+        """Every consent record, by case id."""
+        with self._read() as conn:
+            return [self._consent(r) for r in conn.execute(sa.select(t.consents).order_by(t.consents.c.case_id))]
+
+    def check_consent(
+        self, case: Case | int | str, purpose: str, *, viewer: str | None = None, on: dt.date | str | None = None
+    ) -> Consent:
+        """Make sure the case's films may be used for ``purpose`` (and seen by ``viewer``) on a date.
+
+        Reports and packs call this before they include a case's stills or clips.
+
+        Returns
+        -------
+        Consent
+            The record that allows it.
+
+        Raises
+        ------
+        ConsentError
+            If there is no consent record, the purpose or viewer is not in it, or its
+            retention date has passed.
+        """
+        from workbench.errors import ConsentError
+
+        day = _date(on, "on") if on is not None else dt.date.today()
+        found = self.consent(case)
+        name = case if isinstance(case, str) else f"case {self._id(case, 'case', Case)}"
+        if found is None:
+            raise ConsentError(f"Expected a consent record for {name}, but none was recorded (see set_consent).")
+        if purpose.strip().lower() not in found.purposes:
+            raise ConsentError(
+                f"Expected consent for {purpose!r} from {name}, but it covers only {', '.join(found.purposes)}."
+            )
+        if viewer is not None and viewer.strip() not in found.viewers:
+            raise ConsentError(
+                f"Expected {viewer!r} among who may see the films of {name}, but got {', '.join(found.viewers)}."
+            )
+        if found.until is not None and found.until < day:
+            raise ConsentError(
+                f"Expected consent of {name} valid on {day.isoformat()}, but it ended on {found.until.isoformat()}; "
+                "purge the case (workbench purge)."
+            )
+        return found
+
+    # -- audit log --------------------------------------------------------------------------
+
+    def audit_log(
+        self, case: Case | int | str | None = None, *, since: dt.datetime | dt.date | str | None = None
+    ) -> pd.DataFrame:
+        """Who changed what and when: one row per edit, oldest first.
+
+        Parameters
+        ----------
+        case : Case, int or str, optional
+            Only the entries of this case.
+        since : datetime, date or 'YYYY-MM-DD', optional
+            Only entries at or after this time (UTC).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``id, at, coder, action, kind, row_id, case_id, case, details``: ``action``
+            is ``add``, ``update``, ``delete``, ``purge``, ``backup`` or ``restore``; ``kind`` the
+            record kind; ``case`` the case's pseudonym (never its real name; empty when the case
+            is gone); ``details`` a dict (the row as added or deleted, or the changed fields).
+        """
+        a, c = t.audit_log, t.cases
+        q = (
+            sa.select(a, c.c.pseudonym.label("case"))
+            .select_from(a.outerjoin(c, a.c.case_id == c.c.id))
+            .order_by(a.c.at, a.c.id)
+        )
+        with self._read() as conn:
+            if case is not None:
+                q = q.where(a.c.case_id == self._case_id(conn, case))
+            if since is not None:
+                when = (
+                    since if isinstance(since, dt.datetime) else dt.datetime.combine(_date(since, "since"), dt.time())
+                )
+                q = q.where(a.c.at >= _utc(when))
+            rows = conn.execute(q).all()
+        columns = ["id", "at", "coder", "action", "kind", "row_id", "case_id", "case", "details"]
+        df = pd.DataFrame(
+            [
+                (r.id, _utc(r.at), r.coder, r.action, r.kind, r.row_id, r.case_id, r.case or "", r.details or {})
+                for r in rows
+            ],
+            columns=columns,
+        )
+        df["at"] = pd.to_datetime(df["at"], utc=True)
+        return df.astype({"id": "int64", "row_id": "Int64", "case_id": "Int64"})
+
+    # -- derived files, backups, purge, retention ---------------------------------------------
+
+    def case_folder(self, case: Case | int | str, kind: str) -> Path:
+        """The folder for a case's derived files of one kind (created if missing).
+
+        Everything the workbench derives from a case's films outside ``stills/`` belongs
+        here, so that :meth:`purge_case` can find it: ``<folder>/<kind>/case-<id>/``.
+
+        Parameters
+        ----------
+        case : Case, int or str
+            The case.
+        kind : {"thumbnails", "clips", "cache", "reports"}
+            What the files are.
+        """
+        from workbench.store.purge import DERIVED_KINDS
+
+        if kind not in DERIVED_KINDS:
+            raise ValueError(
+                f"Invalid value for the 'kind' parameter. Allowed values are "
+                f"{', '.join(map(repr, DERIVED_KINDS))}, but got {kind!r} instead."
+            )
+        folder = self._need_folder(kind)
+        with self._read() as conn:
+            cid = self._case_id(conn, case)
+        path = folder / kind / f"case-{cid}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def backup(self, out: str | os.PathLike[str]) -> Any:
+        """Make a consistent copy of the project while it is in use (see :func:`workbench.store.backup_project`)."""
+        from workbench.store.backup import backup_project
+
+        return backup_project(self, out)
+
+    def backups(self) -> list[Any]:
+        """The backups this workbench made of the project (newest last), as :class:`~workbench.store.BackupEntry`."""
+        from workbench.store.backup import list_backups
+
+        return list_backups(self)
+
+    def purge_case(self, case: Case | int | str, *, purge_backups: bool = False) -> Any:
+        """Remove a case completely and verify it (see :func:`workbench.store.purge_case`)."""
+        from workbench.store.purge import purge_case
+
+        return purge_case(self, case, purge_backups=purge_backups)
+
+    def retention(self, today: dt.date | str | None = None) -> list[Any]:
+        """Cases past their retention date or without consent (see :func:`workbench.store.retention`)."""
+        from workbench.store.purge import retention
+
+        return retention(self, today)

@@ -14,6 +14,11 @@ Conventions
   optional links ``stills.moment_id`` and ``goal_ratings.session_id``, which are
   cleared (``SET NULL``): a still outlives the moment it illustrated.
 - ``cases.real_name`` is protected: the store keeps it, nothing exports it.
+- ``consents`` holds one consent record per case (who may see the films, for which
+  purposes, until when); ``audit_log`` records who changed what and when (its
+  ``case_id`` is a plain column, not a foreign key, so that the entry of a deletion
+  outlives the row; purging a case deletes the case's entries); ``backups`` lists the
+  backups the workbench made, so that a purge can name the ones still holding a case.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ import sqlalchemy as sa
 
 __all__ = [
     "annotations",
+    "audit_log",
+    "backups",
     "cases",
     "comments",
+    "consents",
     "goal_ratings",
     "goals",
     "measures",
@@ -243,5 +251,52 @@ measures = sa.Table(
     sa.Column("date", sa.Date, nullable=True),
     _version(),
     sa.Index(None, "case_id"),
+    **_NO_REUSE,
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _fk("case_id", "cases.id"),
+    # who may see the films (roles or names) and for which purposes: JSON lists of strings
+    sa.Column("viewers", sa.JSON, nullable=False),
+    sa.Column("purposes", sa.JSON, nullable=False),
+    # the retention date: after it, the case is listed by `workbench retention` (NULL: until withdrawn)
+    sa.Column("until", sa.Date, nullable=True),
+    sa.Column("given_by", sa.String(200), nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("recorded_at", _TS, nullable=False),
+    sa.Column("recorded_by", sa.String(200), nullable=False, server_default=""),
+    _version(),
+    sa.UniqueConstraint("case_id"),
+    **_NO_REUSE,
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("coder", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("row_id", sa.Integer, nullable=True),
+    sa.Column("case_id", sa.Integer, nullable=True),
+    sa.Column("details", sa.JSON(none_as_null=True), nullable=True),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "at"),
+    **_NO_REUSE,
+)
+
+backups = sa.Table(
+    "backups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("made_at", _TS, nullable=False),
+    sa.Column("made_by", sa.String(200), nullable=False, server_default=""),
+    sa.Column("bytes", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     **_NO_REUSE,
 )

@@ -1,0 +1,581 @@
+"""Reports end to end on the demo project: every kind as HTML and PDF, offline, de-identified, reproducible;
+accreditation packs; face blurring.
+
+Expected numbers come from outside the report code: the demo's interaction script (the *pre* film
+has exactly one missed, one received-only and one discordant child initiative, see
+:func:`workbench.demo.interaction_script`), the demo's made-up cases (:data:`workbench.demo.DEMO_CASES`:
+real names, outcome scores), the analysis functions the reports display, poppler's ``pdfinfo`` /
+``pdftotext`` / ``pdfimages`` / ``pdftoppm``, and OpenCV 4.14's own ``CascadeClassifier`` result on
+matplotlib's ``grace_hopper.jpg`` (measured once outside this suite: frontal face at
+``(149, 100, 231, 231)``; the cascade is no longer in OpenCV 5).
+
+Each report kind is built once per session (HTML and PDF from one execution); the PDF step and the
+offline check need Chromium (``browser`` marker).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from bs4 import BeautifulSoup
+
+from workbench.demo import DEMO_CASES
+from workbench.report import (
+    DeidentificationError,
+    ReportResult,
+    build,
+    build_pack,
+    load_requirements,
+    normalise_kind,
+    template_path,
+    verify_pack,
+)
+from workbench.report.privacy import protected_terms, scan_text
+
+WHEN = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
+REAL_NAMES = [c.real_name for c in DEMO_CASES]
+
+#: kind -> (build arguments, section titles expected in order, minimum number of charts)
+KINDS: dict[str, tuple[dict[str, Any], list[str], int]] = {
+    "micro-analysis": (
+        {"case": "Aster", "session": "1"},
+        ["The recording", "Moments", "Timeline", "Attunement contingencies", "About this analysis"],
+        2,
+    ),
+    "supervision": (
+        {"case": "Aster", "session": "4", "params": {"duration_min": 75}, "blur_faces": True},
+        ["The supervision", "Agreement between the two micro-analyses", "Where the codings differ",
+         "The two micro-analyses side by side", "The supervisor's comments", "Agreed learning goals", "Sign-off"],
+        4,
+    ),
+    "verp": (
+        {"case": "Birch"},
+        ["My filmed practice", "Moments and reflections", "Goals and progress across cycles", "Looking back"],
+        2,
+    ),
+    "research": (
+        {"params": {"lower_is_better": ["PSI-SF"]}},
+        ["The cases", "Outcomes before and after", "Attunement contingencies, pre vs post", "Goals", "Method"],
+        3,
+    ),
+}
+
+
+def _have_chromium() -> bool:
+    from tests.fixtures.browser import chromium_path
+
+    return chromium_path() is not None
+
+
+@pytest.fixture(scope="session")
+def report_demo(browser_demo: Path) -> Path:
+    """The session's demo project (shared with the browser tests; reports go to their own folder)."""
+    return browser_demo
+
+
+@pytest.fixture(scope="session")
+def built(report_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReportResult]:
+    """Every report kind built once: HTML always, PDF too when Chromium is there (one printer)."""
+    from workbench.report.pdf import PdfPrinter
+
+    out = tmp_path_factory.mktemp("reports")
+    formats = ("html", "pdf") if _have_chromium() else ("html",)
+    results: dict[str, ReportResult] = {}
+    printer = PdfPrinter() if "pdf" in formats else None
+    if printer is not None:
+        printer.__enter__()
+    try:
+        for kind, (kwargs, _, _) in KINDS.items():
+            results[kind] = build(report_demo, kind, to=formats, out_dir=out, generated_at=WHEN, printer=printer,
+                                  **kwargs)
+    finally:
+        if printer is not None:
+            printer.__exit__(None, None, None)
+    return results
+
+
+def _soup(result: ReportResult) -> BeautifulSoup:
+    assert result.html is not None
+    return BeautifulSoup(result.html.read_text(encoding="utf-8"), "html.parser")
+
+
+def _table(soup: BeautifulSoup, caption_start: str) -> list[dict[str, str]]:
+    for table in soup.select("table.wb-table"):
+        cap = table.find("caption")
+        if cap and cap.get_text().startswith(caption_start):
+            heads = [th.get_text(" ", strip=True) for th in table.select("thead th")]
+            return [dict(zip(heads, [td.get_text(" ", strip=True) for td in tr.find_all("td")], strict=True))
+                    for tr in table.select("tbody tr")]
+    raise AssertionError(f"no table captioned {caption_start!r}")
+
+
+# -- templates and arguments ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_templates_are_parameterised_notebooks_with_a_kernelspec(kind: str) -> None:
+    nb = json.loads(template_path(kind).read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1 and tagged[0]["cell_type"] == "code"
+    source = "".join(tagged[0]["source"])
+    for name in ("project", "case", "session", "blur_faces", "author", "generated_at"):
+        assert re.search(rf"^{name} = ", source, re.M), f"{name} missing from the parameters cell of {kind}"
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "templates ship unexecuted"
+
+
+def test_kind_and_format_arguments_are_checked(report_demo: Path) -> None:
+    assert normalise_kind("reflective") == "verp" and normalise_kind("Micro-Analysis") == "micro-analysis"
+    with pytest.raises(ValueError, match="Allowed values are 'micro-analysis'"):
+        normalise_kind("summary")
+    with pytest.raises(ValueError, match="'to' parameter"):
+        build(report_demo, "verp", case="Birch", to="docx")
+
+
+def test_unknown_case_or_session_fails_fast_with_what_exists(report_demo: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    from workbench.cli import main
+
+    code = main(["report", str(report_demo), "--kind", "supervision", "--case", "Aster", "--session", "99"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "'99' is not one of its sessions" in err and "4 (supervision, 2026-03-23" in err
+    code = main(["report", str(report_demo), "--kind", "micro-analysis", "--case", "Astor"])
+    assert code == 2 and "Did you mean 'Aster'" in capsys.readouterr().err
+
+
+# -- HTML: sections, figures, numbers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_html_has_cover_contents_sections_and_figures(built: dict[str, ReportResult], kind: str) -> None:
+    result = built[kind]
+    soup = _soup(result)
+    _, sections, min_charts = KINDS[kind]
+    cover = soup.select_one("header.wb-cover")
+    facts = dict(zip([dt_.get_text() for dt_ in cover.select("dt")], [dd.get_text() for dd in cover.select("dd")],
+                     strict=True))
+    assert facts["Project"] == "demo-project"
+    assert facts["Coding scheme"] == "vig-principles v1.0.0"
+    assert facts["Generated"] == WHEN.isoformat()
+    assert facts["Report"] == result.info["kind_label"]
+    expected_case = {"micro-analysis": "Aster", "supervision": "Aster", "verp": "Birch",
+                     "research": "Aster, Birch, Cedar"}[kind]
+    assert facts["Case"] == expected_case
+    # contents: one entry per section, in order, each pointing at its heading
+    headings = [h.get_text() for h in soup.select("main h2") if h.get("id")]
+    assert headings == sections
+    toc = [(a.get_text(), a["href"]) for a in soup.select("nav.wb-toc a")]
+    assert [t for t, _ in toc if t in sections] == sections
+    for text, href in toc:
+        assert soup.select_one(href) is not None and soup.select_one(href).get_text() == text
+    # code hidden, no parameters, no error output
+    body = soup.select_one("main").get_text()
+    assert "open_report" not in body and "wr.show" not in body and "generated_at =" not in body
+    assert not soup.select("pre.wb-error") and not soup.select(".jp-InputArea, .input_area")
+    # charts: static SVG (vector) plus the spec for the live rendering
+    charts = soup.select("figure.wb-chart")
+    assert len(charts) >= min_charts
+    for fig in charts:
+        assert fig.select_one(".wb-chart-static svg") is not None
+        spec = json.loads(fig.select_one("script.wb-chart-spec").string)
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    # every image is embedded data, every script inline
+    assert all(img["src"].startswith("data:image/png;base64,") for img in soup.find_all("img"))
+    assert all(not s.get("src") for s in soup.find_all("script"))
+    assert not soup.find_all("link")
+
+
+def test_micro_analysis_shows_the_moment_with_its_still_and_coding(built: dict[str, ReportResult]) -> None:
+    soup = _soup(built["micro-analysis"])
+    moment = soup.select_one("section.wb-moment")
+    assert moment.h3.get_text() == "Moment 1: Receiving the toy"
+    assert "You notice the toy straight away and smile back." in moment.select_one("blockquote").get_text()
+    still = moment.select_one("figure.wb-still")
+    assert "You look over and smile: she shows you the toy." in still.figcaption.get_text()
+    assert still.img["src"].startswith("data:image/png;base64,")
+    rows = [[td.get_text() for td in tr.find_all("td")] for tr in moment.select("table tbody tr")]
+    assert rows and all(r[2] in ("child", "parent") for r in rows)
+    assert any(r[3] == "Returning eye contact, smiling, nodding in response" for r in rows)
+
+
+def test_supervision_numbers_are_those_of_the_analysis(built: dict[str, ReportResult], report_demo: Path) -> None:
+    import workbench
+    from workbench.analysis.agreement import agreement_report
+
+    soup = _soup(built["supervision"])
+    details = {r[""]: r["value"] for r in _table(soup, "Supervision record")}
+    assert details["date"] == "2026-03-23" and details["duration"] == "75 min"
+    assert details["recordings reviewed"] == "Aster pre (1:00.0)"
+    with workbench.open_project(report_demo) as project:
+        rec = project.recordings(case="Aster")[0]
+        rep = agreement_report(project.annotations(rec, coder="trainee"), project.annotations(rec, coder="supervisor"),
+                               span_ms=(0, rec.duration_ms))
+        n_trainee = len(project.annotations(rec, coder="trainee"))
+    row = _table(soup, "Agreement per recording")[0]
+    assert row["time-unit kappa"] == f"{rep.kappa:.2f}" and row["event kappa"] == f"{rep.event_kappa:.2f}"
+    assert int(row["events (trainee)"]) == n_trainee
+    # the supervisor's coding follows the script: one missed, one received-only, one discordant child initiative
+    side = _table(soup, "Attunement contingencies by coder")
+    sup = next(r for r in side if r["coder"] == "supervisor" and r["initiator → partner"] == "child → parent")
+    assert (sup["missed"], sup["received"], sup["discordant"]) == ("1", "1", "1")
+    # comments in time order, with status
+    comments = _table(soup, "Comments")
+    assert [c["time"] for c in comments] == sorted(c["time"] for c in comments)
+    assert [c["status"] for c in comments] == ["agree", "discuss"]
+    assert soup.select_one("section.wb-signoff") is not None
+    assert "Faces in stills are blurred" in soup.select_one(".wb-cover-privacy").get_text()
+    assert built["supervision"].info["faces_blurred"] is True
+
+
+def test_research_outcomes_match_the_demo_cases(built: dict[str, ReportResult]) -> None:
+    soup = _soup(built["research"])
+    rows = _table(soup, "Scores pre and post")
+    psi = {r["case"]: r for r in rows if r["instrument"] == "PSI-SF"}
+    for c in DEMO_CASES:
+        assert float(psi[c.pseudonym]["pre"]) == c.psi_pre and float(psi[c.pseudonym]["post"]) == c.psi_post
+        assert float(psi[c.pseudonym]["change"]) == c.psi_post - c.psi_pre
+    effects = {r["instrument"].split(" (")[0]: r for r in _table(soup, "Paired change across cases")}
+    changes = np.array([c.psi_post - c.psi_pre for c in DEMO_CASES])
+    assert float(effects["PSI-SF"]["mean change"]) == pytest.approx(changes.mean(), abs=1e-3)
+    assert float(effects["PSI-SF"]["d_z"]) == pytest.approx(changes.mean() / changes.std(ddof=1), abs=1e-3)
+    cont = _table(soup, "Contingencies per case and phase")
+    pre = [r for r in cont if r["phase"] == "pre" and r["initiator → partner"] == "child → parent"]
+    assert len(pre) == 3 and all((r["missed"], r["received"], r["discordant"]) == ("1", "1", "1") for r in pre)
+
+
+# -- privacy -------------------------------------------------------------------------------------------
+
+
+def test_no_real_name_or_path_in_any_export(built: dict[str, ReportResult], report_demo: Path) -> None:
+    import workbench
+
+    with workbench.open_project(report_demo) as project:
+        terms = protected_terms(project)
+    assert sum(t.kind == "real name" for t in terms) == len(DEMO_CASES)
+    for result in built.values():
+        for path in result.files.values():
+            if path.suffix == ".pdf" and not shutil.which("pdftotext"):
+                continue
+            text = path.read_text(encoding="utf-8") if path.suffix == ".html" else _pdftotext(path)
+            for name in REAL_NAMES:
+                assert name.lower() not in text.lower()
+            assert str(report_demo) not in text and "/tmp/" not in text and "stills/rec" not in text
+        assert str(report_demo) not in result.sidecar.read_text(encoding="utf-8")
+
+
+def test_scan_finds_names_and_paths_but_not_urls() -> None:
+    from workbench.report.privacy import Term, _phrase
+
+    terms = [Term("real name", "of case 'Aster'", _phrase("Marigold Thistlewood"))]
+    text = ('<p>marigold\n  THISTLEWOOD came</p><svg xmlns="http://www.w3.org/2000/svg"></svg>'
+            '<a href="https://vega.github.io/schema/vega-lite/v6.json">x</a> C:\\Users\\anna\\film.mp4 '
+            "/home/anna/family.mp4 file:///srv/x ~/videos/a.mp4")
+    found = {(f.kind, f.label) for f in scan_text(text, terms, "t")}
+    assert ("real name", "of case 'Aster'") in found
+    assert sum(k == "path" for k, _ in found) == 3 and ("file URL", "'file:///srv/x'") in found
+    clean = scan_text('<svg xmlns="http://www.w3.org/2000/svg"/> see https://example.org/home/x', terms, "t")
+    assert clean == []
+
+
+def test_export_refuses_a_planted_real_name_and_path(report_demo: Path, tmp_path: Path) -> None:
+    planted_name = DEMO_CASES[1].real_name  # Birch's protected real name, planted on Aster's report
+    planted_path = "/home/anna/families/aster/session1.mp4"
+    with pytest.raises(DeidentificationError) as info:
+        build(report_demo, "micro-analysis", case="Aster", session="1", to="html", out_dir=tmp_path,
+              author=planted_name, params={"project_title": planted_path})
+    message = str(info.value)
+    assert "real name of case 'Birch'" in message and "/home/anna/families" in message
+    assert planted_name not in message  # the message never repeats a protected name
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+# -- PDF -----------------------------------------------------------------------------------------------
+
+
+def _pdftotext(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _poppler() -> None:
+    if not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils (pdftoppm, pdfinfo, pdfimages) not installed")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_pdf_pages_render_with_vector_charts_and_image_stills(built: dict[str, ReportResult], kind: str,
+                                                              tmp_path: Path) -> None:
+    _poppler()
+    result = built[kind]
+    if result.pdf is None:
+        pytest.skip("no Chromium: the PDFs were not built")
+    info = subprocess.run(["pdfinfo", str(result.pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages >= 3 and "(A4)" in info
+    assert "CreationDate:    Thu Nov 26 09:30:00 2026 UTC" in info  # stamped with the generation time
+    # raster images in the PDF: exactly the stills (charts are vector graphics)
+    listing = subprocess.run(["pdfimages", "-list", str(result.pdf)], capture_output=True, text=True,
+                             check=True).stdout.splitlines()[2:]
+    n_stills = len(_soup(result).select("figure.wb-still"))
+    assert len([line for line in listing if " image " in line]) == n_stills
+    text = _pdftotext(result.pdf)
+    assert "Contents" in text and result.info["kind_label"] in text
+    for title in KINDS[kind][1]:
+        assert title.split(",")[0] in text
+    # the pages render, and none is blank
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(result.pdf), str(tmp_path / "page")], check=True)
+    import cv2
+
+    for png in sorted(tmp_path.glob("page-*.png")):
+        gray = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
+        assert gray is not None and gray.shape[0] > gray.shape[1]  # portrait
+        content = gray[: int(gray.shape[0] * 0.93)]  # above the footer (page numbers)
+        assert (content < 128).mean() > 0.0005, f"{png.name} of the {kind} PDF looks blank"
+
+
+# -- offline HTML in Chromium --------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_html_renders_offline_in_chromium(built: dict[str, ReportResult], chromium: Any, kind: str) -> None:
+    path = built[kind].html
+    url = path.resolve().as_uri()
+    context = chromium.new_context(offline=True)
+    page = context.new_page()
+    requests: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
+    try:
+        page.goto(url)
+        outcome = page.evaluate("""async () => { await window.wbChartsReady;
+            return Array.from(document.querySelectorAll('figure.wb-chart')).map(f => ({
+              rendered: f.dataset.rendered, error: f.dataset.error || '',
+              marks: f.querySelectorAll('.wb-chart-live svg g.mark-rect path, .wb-chart-live svg g.mark-line path,'
+                + '.wb-chart-live svg g.mark-symbol path, .wb-chart-live svg g.mark-rule line').length })) }""")
+        images = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    finally:
+        context.close()
+    assert requests == [url] and failed == [] and errors == []
+    assert outcome and all(c["rendered"] == "vega" and c["marks"] > 0 for c in outcome), outcome
+    assert all(images)
+
+
+# -- reproducible ---------------------------------------------------------------------------------------
+
+
+def test_rebuild_is_identical_apart_from_the_generation_time(
+    built: dict[str, ReportResult], report_demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same report again, through the command line, an hour later: only the stated time differs."""
+    from workbench.cli import main
+
+    first = built["micro-analysis"]
+    later = (WHEN + dt.timedelta(hours=1)).isoformat()
+    code = main(["report", str(report_demo), "--kind", "micro-analysis", "--case", "Aster", "--session", "1",
+                 "--to", ",".join(first.files), "--out", str(tmp_path), "--generated-at", later])
+    assert code == 0 and "Wrote" in capsys.readouterr().out
+    again = {p.suffix: p for p in tmp_path.iterdir()}
+    a = first.html.read_text(encoding="utf-8")
+    b = again[".html"].read_text(encoding="utf-8")
+    assert a != b and a.replace(WHEN.isoformat(), later) == b
+    if first.pdf is not None and shutil.which("pdftotext"):  # same pages, same text but for the time
+        assert _pdftotext(first.pdf).replace(WHEN.isoformat(), later) == _pdftotext(again[".pdf"])
+    sa, sb = json.loads(first.sidecar.read_text()), json.loads(again[".json"].read_text())
+    assert {k: v for k, v in sa.items() if k not in ("generated_at", "files")} == \
+           {k: v for k, v in sb.items() if k not in ("generated_at", "files")}
+
+
+# -- accreditation pack --------------------------------------------------------------------------------
+
+
+def test_pack_manifest_checksums_hold_on_unzip(built: dict[str, ReportResult], report_demo: Path,
+                                              tmp_path: Path) -> None:
+    import workbench
+
+    req_file = tmp_path / "requirements.yaml"
+    req_file.write_text("requirements:\n"
+                        "  - {id: cases, label: Cases, metric: cases, target: 2}\n"
+                        "  - {id: sup, label: Supervision sessions, metric: supervision_sessions, target: 4}\n"
+                        "  - {id: hours, label: Supervision hours, metric: supervision_hours, hours_per_session: 1.5,"
+                        " target: 4}\n"
+                        "  - {id: reps, label: Supervision reports, metric: reports, report_kind: supervision,"
+                        " target: 1}\n", encoding="utf-8")
+    out = tmp_path / "pack.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the supervision report was built with faces blurred: no warning
+        result = build_pack(report_demo, "trainee", out, reports=[built["supervision"]], requirements=req_file,
+                            generated_at=WHEN)
+    extracted = tmp_path / "unzipped"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(extracted)
+    manifest = json.loads((extracted / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest == result.manifest
+    on_disk = sorted(str(p.relative_to(extracted)) for p in extracted.rglob("*") if p.is_file())
+    assert on_disk == sorted(["manifest.json", *(f["path"] for f in manifest["files"])])
+    for entry in manifest["files"]:
+        data = (extracted / entry["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+    with workbench.open_project(report_demo) as project:
+        n_stills = sum(len(project.stills(r)) for c in project.cases() for r in project.recordings(case=c))
+        assert manifest["scheme"] == {"id": project.scheme.id, "version": str(project.scheme.version),
+                                      "name": project.scheme.name}
+    assert sum(f["type"] == "still" for f in manifest["files"]) == n_stills  # the trainee guides every demo case
+    assert {f["format"] for f in manifest["files"] if f["type"] == "report"} == set(built["supervision"].files)
+    assert manifest["workbench_version"] == workbench.__version__ and manifest["generated_at"] == WHEN.isoformat()
+    assert manifest["faces_blurred"] is True and manifest["trainee"] == "trainee"
+    progress = {r["id"]: (r["achieved"], r["met"]) for r in manifest["requirements"]}
+    # the demo: three cases, each with one supervision session; one supervision report in this pack
+    assert progress == {"cases": (3, True), "sup": (3, False), "hours": (4.5, True), "reps": (1, True)}
+    assert verify_pack(out)["requirements_met"] == 3
+    # a changed file is caught
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data + b" " if item.filename.startswith("stills/") else data)
+    from workbench.errors import FormatError
+
+    with pytest.raises(FormatError, match="sha256 differs"):
+        verify_pack(tampered)
+
+
+def test_pack_warns_about_a_report_built_without_blurring(built: dict[str, ReportResult], report_demo: Path,
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workbench.media.faces as faces
+
+    monkeypatch.setattr(faces, "blur_faces", lambda image, *a, **k: (image, []))  # the stills are not the point here
+    with pytest.warns(UserWarning, match="without face blurring"):
+        build_pack(report_demo, "trainee", tmp_path / "p.zip", reports=[built["micro-analysis"]], generated_at=WHEN)
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        names = zf.namelist()
+    assert names[0] == "manifest.json" and all(not n.startswith("/") and ".." not in n for n in names)
+
+
+def test_requirement_lists_are_validated(tmp_path: Path) -> None:
+    from workbench.errors import FormatError
+    from workbench.report import default_requirements
+
+    assert {r.metric for r in default_requirements()} >= {"cases", "supervision_sessions", "reports"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {id: a, metric: cups_of_tea, target: 3}\n- {id: a, metric: cases, target: -1}\n",
+                   encoding="utf-8")
+    with pytest.raises(FormatError) as info:
+        load_requirements(bad)
+    text = str(info.value)
+    assert "bad.yaml: 3 problem(s)" in text and "'cups_of_tea'" in text and "repeats 'a'" in text
+    assert "'target' to be a number >= 0, but got -1" in text
+
+
+def test_pack_command_line(built: dict[str, ReportResult], report_demo: Path, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    out = tmp_path / "cli-pack.zip"
+    code = main(["pack", str(report_demo), "--trainee", "trainee", "--out", str(out), "--no-blur",
+                 "--report", str(built["supervision"].html)])
+    printed = capsys.readouterr().out
+    assert code == 0 and out.is_file() and "Supervision sessions: 3 of 6 sessions (not yet)" in printed
+    assert main(["pack", str(report_demo), "--trainee", "nobody", "--out", str(out)]) == 2
+    assert "Expected cases guided or coded by 'nobody'" in capsys.readouterr().err
+
+
+# -- faces ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def face_image() -> np.ndarray:
+    """Grace Hopper's portrait from matplotlib's sample data (one frontal face)."""
+    cbook = pytest.importorskip("matplotlib.cbook")
+    import cv2
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        data = np.frombuffer(f.read(), np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return iw * ih / (aw * ah + bw * bh - iw * ih)
+
+
+def test_face_found_where_opencv_finds_it_and_blurred(face_image: np.ndarray) -> None:
+    import cv2
+
+    from workbench.media import blur_faces, detect_faces
+
+    faces = detect_faces(face_image, max_side=320)  # searched at half size (quicker), boxes in full size
+    frontal = [f for f in faces if f.detector == "frontal"]
+    assert len(frontal) == 1
+    assert _iou((frontal[0].x, frontal[0].y, frontal[0].width, frontal[0].height), (149, 100, 231, 231)) > 0.85
+    blurred, boxes = blur_faces(face_image, frontal)
+    assert boxes == frontal
+    assert detect_faces(blurred, max_side=320) == []  # nothing a detector (or a person) recognises as a face is left
+    f = frontal[0]
+    pad = round(f.width * 0.25)
+    centre = (slice(f.y + f.height // 4, f.y + 3 * f.height // 4), slice(f.x + f.width // 4, f.x + 3 * f.width // 4))
+    assert np.abs(blurred[centre].astype(int) - face_image[centre].astype(int)).mean() > 10
+    # the face's detail is gone: almost no edges left in the middle of the face
+    edges = [cv2.Canny(cv2.cvtColor(im[centre], cv2.COLOR_BGR2GRAY), 50, 150).mean() for im in (face_image, blurred)]
+    assert edges[1] < 0.05 * edges[0]
+    outside = blurred[:, : max(0, f.x - pad)]
+    assert np.array_equal(outside, face_image[:, : max(0, f.x - pad)])
+
+
+def test_blur_leaves_a_still_without_faces_alone(report_demo: Path) -> None:
+    import cv2
+
+    import workbench
+    from workbench.media import blur_faces
+
+    with workbench.open_project(report_demo) as project:
+        path = project.still_path(project.stills()[0])
+    image = cv2.imread(str(path))
+    out, boxes = blur_faces(image)
+    assert boxes == [] and np.array_equal(out, image)
+    everything, _ = blur_faces(image, everything=True)
+    assert everything.shape == image.shape and not np.array_equal(everything, image)
+
+
+def test_pack_png_stills_are_the_blurred_ones(built: dict[str, ReportResult], report_demo: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack runs every still through the face blur (here a stand-in that marks the image)."""
+    import cv2
+
+    import workbench.media.faces as faces
+
+    def mark(image: np.ndarray, *args: Any, **kwargs: Any) -> tuple[np.ndarray, list[Any]]:
+        out = image.copy()
+        out[:10, :10] = (0, 0, 255)
+        return out, [faces.FaceBox(0, 0, 10, 10)]
+
+    monkeypatch.setattr(faces, "blur_faces", mark)
+    result = build_pack(report_demo, "trainee", tmp_path / "b.zip", reports=[built["supervision"]],
+                        generated_at=WHEN)
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        still = next(n for n in zf.namelist() if n.startswith("stills/"))
+        image = cv2.imdecode(np.frombuffer(io.BytesIO(zf.read(still)).getvalue(), np.uint8), cv2.IMREAD_COLOR)
+    assert tuple(image[5, 5]) == (0, 0, 255)
+    assert all(f["faces_found"] == 1 for f in result.manifest["files"] if f["type"] == "still")

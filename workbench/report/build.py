@@ -1,0 +1,455 @@
+"""Build a report: parameterise a notebook template, execute it, export HTML and PDF, check, write.
+
+The pipeline (one function, :func:`build`):
+
+1. take the template ``notebooks/report-<kind>.ipynb`` and inject the parameters after its
+   ``parameters`` cell (papermill's convention, :func:`papermill.parameterize.parameterize_notebook`);
+2. execute it with nbclient in a fresh ``python3`` kernel (a failing cell stops the build with
+   its error as a one-line message);
+3. export with :class:`~workbench.report.exporter.ReportExporter` (our ``vig-report`` template):
+   HTML with live charts and inlined Vega, and for PDF a print variant with static SVG that
+   headless Chromium prints (:mod:`workbench.report.pdf`);
+4. scan every output for the project's protected real names and for file paths
+   (:mod:`workbench.report.privacy`) and refuse to write if any is found;
+5. write ``<kind>-<case>-<session>.html`` / ``.pdf`` and a ``.json`` sidecar (what the report is,
+   checksums, generation time) into ``PROJECT/reports/``.
+
+Two builds from the same data differ only in the generation time (cover, sidecar, PDF dates).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nbformat
+
+from workbench import __version__
+from workbench.errors import NotFoundError, WorkbenchError
+from workbench.report.data import KIND_LABELS
+from workbench.report.show import COVER_MIME
+
+if TYPE_CHECKING:
+    from workbench.report.pdf import PdfPrinter
+    from workbench.store import Project
+
+__all__ = ["FORMATS", "KINDS", "ReportResult", "build", "normalise_kind", "template_path"]
+
+log = logging.getLogger(__name__)
+
+#: Report kinds and their notebook templates.
+KINDS: dict[str, str] = {
+    "micro-analysis": "report-micro-analysis.ipynb",
+    "supervision": "report-supervision.ipynb",
+    "verp": "report-verp.ipynb",
+    "research": "report-research.ipynb",
+}
+_ALIASES = {
+    "microanalysis": "micro-analysis", "micro": "micro-analysis", "micro_analysis": "micro-analysis",
+    "reflective": "verp", "reflective-practice": "verp", "reflective_practice": "verp",
+    "research-comparison": "research", "comparison": "research", "research_comparison": "research",
+}
+#: Output formats.
+FORMATS = ("html", "pdf")
+
+
+def normalise_kind(kind: str) -> str:
+    """The canonical report kind for ``kind`` (accepts a few aliases such as ``"reflective"``)."""
+    k = str(kind).strip().lower()
+    k = _ALIASES.get(k, k)
+    if k not in KINDS:
+        allowed = ", ".join(repr(x) for x in KINDS)
+        raise ValueError(f"Invalid value for the 'kind' parameter. Allowed values are {allowed}, but got {kind!r} "
+                         "instead.")
+    return k
+
+
+def _formats(to: str | Sequence[str]) -> tuple[str, ...]:
+    items = [x.strip().lower() for x in (to.split(",") if isinstance(to, str) else to) if str(x).strip()]
+    bad = [x for x in items if x not in FORMATS]
+    if bad or not items:
+        raise ValueError(f"Invalid value for the 'to' parameter. Allowed values are 'html' and 'pdf' (comma "
+                         f"separated), but got {to!r} instead.")
+    return tuple(dict.fromkeys(items))
+
+
+def template_path(kind: str) -> Path:
+    """The notebook template of a report kind (the checkout's ``notebooks/`` or the installed copy)."""
+    here = Path(__file__).resolve().parents[1]
+    name = KINDS[normalise_kind(kind)]
+    for folder in (here.parent / "notebooks", here / "_notebooks"):
+        if (folder / name).is_file():
+            return folder / name
+    raise NotFoundError(f"Expected the report template {name} in {here.parent / 'notebooks'}, but it is not there.")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`build` wrote.
+
+    Attributes
+    ----------
+    kind : str
+        The report kind.
+    files : dict
+        Format (``"html"``, ``"pdf"``) to the written file.
+    sidecar : Path
+        The ``.json`` description beside the files (kind, case, checksums, generation time).
+    info : dict
+        The cover: project, case, kind, date, author, scheme, generated_at, faces_blurred.
+    seconds : dict
+        Time spent: ``execute``, ``html``, ``pdf`` (export and print), ``total``.
+    """
+
+    kind: str
+    files: dict[str, Path]
+    sidecar: Path
+    info: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def html(self) -> Path | None:
+        """The HTML file, if built."""
+        return self.files.get("html")
+
+    @property
+    def pdf(self) -> Path | None:
+        """The PDF file, if built."""
+        return self.files.get("pdf")
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    return s[:60] or "report"
+
+
+def _project_location(project: Project | str | os.PathLike[str]) -> tuple[str, Path | None, Project | None]:
+    """(what the report kernel opens, the project folder, a Project we opened and must close)."""
+    from workbench.store import Project, open_project
+
+    if isinstance(project, Project):
+        url = project.url
+        if url.rstrip("/") in ("sqlite:", "sqlite:/"):
+            raise ValueError("Expected a project on disk or a database URL, but got an in-memory project "
+                             "(a report is built in a separate kernel that cannot see it).")
+        if url.startswith("sqlite") and project.folder is not None:
+            return str(project.folder), project.folder, None
+        if "***" in url:
+            raise ValueError("Expected a project the report kernel can open, but its URL hides a password; "
+                             "pass the URL itself (with the password from the environment) instead.")
+        return url, project.folder, None
+    text = os.fspath(project)
+    if "://" in text:
+        return text, None, None
+    opened = open_project(text)
+    return str(Path(text).expanduser().resolve()), opened.folder, opened
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in (sorted(value) if isinstance(value, set | frozenset) else value)]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "id"):  # a record: its id
+        return int(value.id)
+    return str(value)
+
+
+def _execute(nb: nbformat.NotebookNode, kind: str, workdir: Path, timeout: int) -> nbformat.NotebookNode:
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    from workbench import errors
+
+    env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="agg", WORKBENCH_REPORT_BUILD="1")
+    # IPC (a Unix socket in the work folder) where the platform has it: no TCP port is opened at all
+    quiet = logging.getLogger("workbench.report.kernel")  # jupyter_client's clean-up chatter stays out of sight
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.ERROR)
+    km = KernelManager(log=quiet, kernel_name="python3", transport="ipc" if os.name == "posix" else "tcp",
+                       ip=str(workdir / "kernel") if os.name == "posix" else "127.0.0.1")
+    client = NotebookClient(nb, km=km, log=quiet, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(workdir)}}, record_timing=False)
+    try:
+        client.execute(env=env, cwd=str(workdir))
+    except CellExecutionError as exc:
+        cls = getattr(errors, str(exc.ename), None)
+        message = f"{exc.evalue}" if exc.evalue else str(exc.ename)
+        if isinstance(cls, type) and issubclass(cls, WorkbenchError):
+            try:
+                raise cls(message) from None
+            except TypeError:  # an error class with another constructor
+                pass
+        if exc.ename in ("ValueError", "TypeError", "KeyError", "LookupError"):
+            raise ValueError(f"The {kind} report could not be built: {message}") from None
+        raise WorkbenchError(f"The {kind} report notebook failed ({exc.ename}): {message}") from None
+    except (CellTimeoutError, DeadKernelError) as exc:
+        raise WorkbenchError(f"The {kind} report notebook did not finish: {str(exc).splitlines()[0]}") from exc
+    finally:
+        if km.has_kernel:  # we own this kernel manager, so nbclient leaves the kernel to us
+            km.shutdown_kernel(now=True)
+    return nb
+
+
+def _cover(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if COVER_MIME in data:
+                return dict(data[COVER_MIME])
+    return {}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _generated(value: str | dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def build(
+    project: Project | str | os.PathLike[str],
+    kind: str,
+    *,
+    case: str | int | None = None,
+    session: str | int | None = None,
+    to: str | Sequence[str] = ("html",),
+    out_dir: str | os.PathLike[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    blur_faces: bool = False,
+    author: str | None = None,
+    generated_at: str | dt.datetime | None = None,
+    name: str | None = None,
+    protected_names: Sequence[str] = (),
+    template: str | os.PathLike[str] | None = None,
+    timeout: int = 600,
+    printer: PdfPrinter | None = None,
+) -> ReportResult:
+    """Build one report from its notebook template: execute, export HTML and/or PDF, check, write.
+
+    Parameters
+    ----------
+    project : Project, str or path
+        The project (folder or database URL, or an open project on disk).
+    kind : {"micro-analysis", "supervision", "verp", "research"}
+        The report kind.
+    case : str or int, optional
+        The case pseudonym (or id). For ``"research"``: a comma-separated list (default: all cases).
+    session : str or int, optional
+        The session (id, label or date) for micro-analysis, supervision and VERP reports.
+    to : str or sequence of str
+        ``"html"``, ``"pdf"`` or both (``"html,pdf"``).
+    out_dir : path, optional
+        Where to write (default: ``PROJECT/reports/``).
+    params : mapping, optional
+        More notebook parameters (e.g. ``{"duration_min": 60, "trainee": "anna"}``).
+    blur_faces : bool
+        Blur faces in stills.
+    author : str, optional
+        Named on the cover.
+    generated_at : str or datetime, optional
+        The generation time to state (default: now, UTC).
+    name : str, optional
+        File name stem (default ``<kind>-<case>-s<session>``).
+    protected_names : sequence of str
+        More names that must not appear (besides the project's protected real names).
+    template : path, optional
+        Another notebook to use as the template (same parameters).
+    timeout : int
+        Seconds a cell may run.
+    printer : PdfPrinter, optional
+        An open printer to reuse for several PDFs.
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    DeidentificationError
+        If an output contains a protected real name or a file path (nothing is written).
+    NotFoundError
+        For an unknown case or session (the message lists what exists).
+    WorkbenchError
+        If the notebook fails or Chromium cannot print.
+
+    Examples
+    --------
+    >>> from workbench.report import build
+    >>> result = build("demo-project", "supervision", case="Aster", session=4, to="html,pdf")  # doctest: +SKIP
+    >>> result.files["pdf"].name  # doctest: +SKIP
+    'supervision-Aster-s4.pdf'
+    """
+    from workbench.report.exporter import ReportExporter
+    from workbench.report.privacy import assert_deidentified
+
+    t_start = time.perf_counter()
+    kind = normalise_kind(kind)
+    formats = _formats(to)
+    when = _generated(generated_at)
+    location, folder, opened = _project_location(project)
+    from workbench.store import Project, open_project
+
+    store = project if isinstance(project, Project) else (opened or open_project(location))
+    try:
+        if out_dir is None:
+            if folder is None:
+                raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
+            out = Path(folder) / "reports"
+        else:
+            out = Path(out_dir)
+        _check_target(store, kind, case, session)
+        nb = nbformat.read(str(Path(template) if template else template_path(kind)), as_version=4)
+        parameters: dict[str, Any] = {
+            "project": location,
+            "case": "" if case is None else str(case),
+            "session": "" if session is None else str(session),
+            "blur_faces": bool(blur_faces),
+            "author": author or "",
+            "generated_at": when.isoformat(),
+        }
+        parameters.update({str(k): _jsonable(v) for k, v in (params or {}).items()})
+        from papermill.parameterize import parameterize_notebook
+
+        for cell in nb.cells:  # papermill expects every cell to have tags
+            cell.metadata.setdefault("tags", [])
+        nb.metadata["papermill"] = {}
+        nb = parameterize_notebook(copy.deepcopy(nb), parameters, kernel_name="python3", language="python")
+        nb.metadata.pop("papermill", None)
+
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="workbench-report-") as work:
+            _execute(nb, kind, Path(work), timeout)
+        seconds = {"execute": time.perf_counter() - t0}
+        info = _cover(nb)
+        for cell in nb.cells:  # what the exporter must never see: the injected paths
+            if "injected-parameters" in cell.metadata.get("tags", []) or "parameters" in cell.metadata.get("tags", []):
+                cell.source = ""
+        nb.metadata = nbformat.from_dict({k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")})
+
+        stem = name or _default_name(kind, info, case, session)
+        outputs: dict[str, bytes] = {}
+        to_check: list[tuple[str, str]] = []
+        if "html" in formats:
+            t0 = time.perf_counter()
+            page, _ = ReportExporter(mode="html", report_version=__version__).from_notebook_node(copy.deepcopy(nb))
+            from workbench.report._assets import vega_bundle
+
+            to_check.append((f"{stem}.html", page.replace(vega_bundle(), "")))
+            outputs["html"] = page.encode("utf-8")
+            seconds["html"] = time.perf_counter() - t0
+        if "pdf" in formats:
+            t0 = time.perf_counter()
+            printable, _ = ReportExporter(mode="print", report_version=__version__).from_notebook_node(
+                copy.deepcopy(nb))
+            to_check.append((f"{stem}.pdf (its page)", printable))
+            assert_deidentified(to_check, store, extra_names=protected_names, what=f"report {stem}")
+            label = f"{info.get('kind_label', kind)} · {info.get('case', '')}".strip(" ·")
+            if printer is not None:
+                pdf = printer.print(printable, label=label, generated_at=when)
+            else:
+                from workbench.report.pdf import html_to_pdf
+
+                pdf = html_to_pdf(printable, label=label, generated_at=when)
+            to_check.append((f"{stem}.pdf", _pdf_plain_parts(pdf)))
+            outputs["pdf"] = pdf
+            seconds["pdf"] = time.perf_counter() - t0
+        assert_deidentified(to_check, store, extra_names=protected_names, what=f"report {stem}")
+
+        out.mkdir(parents=True, exist_ok=True)
+        files: dict[str, Path] = {}
+        for fmt, data in outputs.items():
+            path = out / f"{stem}.{fmt}"
+            path.write_bytes(data)
+            files[fmt] = path
+        seconds["total"] = time.perf_counter() - t_start
+        sidecar = out / f"{stem}.json"
+        meta = {
+            "report": kind,
+            "kind_label": KIND_LABELS[kind],
+            "case": info.get("case", ""),
+            "session": _jsonable(session) if session not in (None, "") else None,
+            "date": info.get("date", ""),
+            "author": info.get("author", ""),
+            "scheme": info.get("scheme", ""),
+            "faces_blurred": bool(info.get("faces_blurred", blur_faces)),
+            "parameters": {k: v for k, v in parameters.items() if k not in ("project", "generated_at")},
+            "workbench_version": __version__,
+            "generated_at": when.isoformat(),
+            "files": {fmt: {"name": p.name, "sha256": _sha256(outputs[fmt]), "bytes": len(outputs[fmt])}
+                      for fmt, p in files.items()},
+        }
+        sidecar.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        log.info("Wrote %s in %.1f s.", ", ".join(p.name for p in files.values()), seconds["total"])
+        return ReportResult(kind=kind, files=files, sidecar=sidecar, info=info, seconds=seconds)
+    finally:
+        if opened is not None:
+            opened.close()
+
+
+def _check_target(store: Project, kind: str, case: Any, session: Any) -> None:
+    """Fail fast (before a kernel starts) on an unknown case or session."""
+    from workbench.report.data import resolve_case, resolve_session
+
+    if kind == "research":
+        for c in [x.strip() for x in str(case or "").split(",") if x.strip()]:
+            resolve_case(store, c)
+        return
+    if case in (None, ""):
+        listing = ", ".join(c.pseudonym for c in store.cases()) or "none"
+        raise ValueError(f"Expected a case for the {kind} report (--case), but got none. Cases: {listing}.")
+    found = resolve_case(store, case)
+    if session not in (None, ""):
+        resolve_session(store, found, session)
+    elif kind == "supervision":
+        raise ValueError(f"Expected a session for the supervision report (--session), but got none. Sessions of "
+                         f"{found.pseudonym!r}: " + "; ".join(f"{s.id} ({s.kind.value}, {s.label!r})"
+                                                              for s in store.sessions(found)) + ".")
+
+
+def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -> str:
+    if kind == "research":
+        cases = str(info.get("case") or case or "all")
+        who = "all-cases" if case in (None, "") else _slug(cases.replace(",", "+").replace(" ", ""))
+        return f"research-{who}"
+    parts = [kind, _slug(str(info.get("case") or case or "case"))]
+    if session not in (None, ""):
+        parts.append(f"s{_slug(str(session))}")
+    return "-".join(parts)
+
+
+def _pdf_plain_parts(pdf: bytes) -> str:
+    """The PDF's uncompressed strings outside streams (Info dictionary, outline titles), for the scan.
+
+    The page content is compressed: it is checked as the HTML it was printed from.
+    """
+    text = re.sub(rb"stream\r?\n.*?\r?\nendstream", b"", pdf, flags=re.S).decode("latin-1")
+    parts = re.findall(r"\((?:[^()\\]|\\.){0,400}\)", text)
+    for hexa in re.findall(r"<FEFF([0-9A-Fa-f]{4,4000})>", text):  # UTF-16 text strings (e.g. the title)
+        try:
+            parts.append(bytes.fromhex(hexa[: len(hexa) // 4 * 4]).decode("utf-16-be", "replace"))
+        except ValueError:
+            continue
+    return "\n".join(parts)
