@@ -10,6 +10,7 @@ must be there, and the demo cases' real names must appear nowhere in the outputs
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,10 @@ def executed(demo_project: Path) -> dict[str, nbformat.NotebookNode]:
         async def run_all() -> None:
             await asyncio.gather(*(client.async_execute() for client in clients))
 
-        asyncio.run(run_all())
+        # in a thread of its own: Playwright's sync API (browser tests, same session) keeps an event
+        # loop running in the main thread, where asyncio.run() would refuse to start
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, run_all()).result()
     return notebooks
 
 
