@@ -80,9 +80,13 @@ def _have_chromium() -> bool:
 
 
 @pytest.fixture(scope="session")
-def report_demo(browser_demo: Path) -> Path:
-    """The session's demo project (shared with the browser tests; reports go to their own folder)."""
-    return browser_demo
+def report_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo project of the reports' own: the browser tests add comments, codes and stills to theirs."""
+    from workbench.demo import build_demo
+
+    folder = tmp_path_factory.mktemp("report-demo") / "demo-project"
+    build_demo(folder).close()
+    return folder
 
 
 @pytest.fixture(scope="session")
