@@ -35,3 +35,22 @@ def test_colours_follow_the_scheme() -> None:
     assert scale["range"][0] == scheme.categories[0].colour
     assert scale["domain"][-1] == "(not in scheme)" and scale["range"][-1] == "#9e9e9e"
     assert spec["height"] == 28 * 2  # one lane per actor
+
+
+def test_review_timeline_draws_codes_outside_the_scheme_in_grey() -> None:
+    """A project coded with an older scheme still shows every annotation, in a grey legend entry."""
+    from workbench.analysis.contingency import contingencies
+    from workbench.charts import contingency_links, review_timeline
+
+    scheme = default_scheme()
+    table = AnnotationTable(ROWS)
+    frame = timeline_frame(table, scheme)
+    links = contingency_links(contingencies(table, scheme), frame)
+    spec = review_timeline(frame, links, scheme, duration_ms=5000).to_dict()
+    scales = [
+        layer["encoding"]["color"]["scale"]
+        for layer in spec["layer"]
+        if "color" in layer.get("encoding", {}) and "scale" in layer["encoding"]["color"]
+    ]
+    assert scales, "the annotation layer has a colour scale"
+    assert scales[0]["domain"][-1] == "(not in scheme)" and scales[0]["range"][-1] == "#9e9e9e"

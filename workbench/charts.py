@@ -18,6 +18,8 @@ from workbench.scheme import CodingScheme
 __all__ = ["timeline_chart", "timeline_frame"]
 
 Lanes = Literal["actor", "actor+coder"]
+#: The category of codes a scheme does not have (drawn grey).
+NOT_IN_SCHEME = "(not in scheme)"
 
 
 def timeline_frame(
@@ -49,7 +51,7 @@ def timeline_frame(
         if code in scheme:
             c = scheme.code(code)
             return c.label, cat_label.get(c.category, c.category), c.kind or ""
-        return code, "(not in scheme)", ""
+        return code, NOT_IN_SCHEME, ""
 
     looked = [info(c) for c in df["code"]]
     df["label"] = [x[0] for x in looked]
@@ -79,6 +81,16 @@ def timeline_frame(
     ]
 
 
+def _category_scale(frame: pd.DataFrame, scheme: CodingScheme) -> alt.Scale:
+    """Colour by principle: the scheme's category colours, plus grey for codes outside the scheme."""
+    categories = [c.label for c in scheme.categories]
+    colours = [c.colour for c in scheme.categories]
+    if (frame["category"] == NOT_IN_SCHEME).any():
+        categories.append(NOT_IN_SCHEME)
+        colours.append("#9e9e9e")
+    return alt.Scale(domain=categories, range=colours)
+
+
 def timeline_chart(
     table: AnnotationTable,
     scheme: CodingScheme,
@@ -99,11 +111,7 @@ def timeline_chart(
     'bar'
     """
     df = timeline_frame(table, scheme, lanes=lanes)
-    categories = [c.label for c in scheme.categories]
-    colours = [c.colour for c in scheme.categories]
-    if (df["category"] == "(not in scheme)").any():
-        categories.append("(not in scheme)")
-        colours.append("#9e9e9e")
+    category_scale = _category_scale(df, scheme)
     n_lanes = max(1, df["lane"].nunique())
     chart = (
         alt.Chart(df, title=title or alt.Undefined)
@@ -114,7 +122,7 @@ def timeline_chart(
             y=alt.Y("lane:N", title=None, sort=sorted(df["lane"].unique())),
             color=alt.Color(
                 "category:N",
-                scale=alt.Scale(domain=categories, range=colours),
+                scale=category_scale,
                 legend=alt.Legend(title="principle", orient="bottom", columns=4),
             ),
             tooltip=[
@@ -200,8 +208,7 @@ def review_timeline(
     (drag or wheel on the x axis). Rows of ``frame`` with ``disagree`` true get a
     red outline.
     """
-    categories = [c.label for c in scheme.categories]
-    colours = [c.colour for c in scheme.categories]
+    category_scale = _category_scale(frame, scheme)
     frame = frame.copy()
     if "disagree" not in frame:
         frame["disagree"] = False
@@ -220,7 +227,7 @@ def review_timeline(
             y=y,
             color=alt.Color(
                 "category:N",
-                scale=alt.Scale(domain=categories, range=colours),
+                scale=category_scale,
                 legend=alt.Legend(orient="bottom", columns=4, title="principle"),
             ),
             stroke=alt.condition("datum.disagree", alt.value("#d62728"), alt.value(None)),
@@ -296,8 +303,9 @@ def _need_columns(table: pd.DataFrame, columns: tuple[str, ...], what: str) -> N
         raise TypeError(f"Expected a DataFrame from {what}, but got {type(table).__name__}.")
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise ValueError(f"Expected a table from {what} with columns {', '.join(columns)}, but it lacks "
-                         f"{', '.join(missing)}.")
+        raise ValueError(
+            f"Expected a table from {what} with columns {', '.join(columns)}, but it lacks {', '.join(missing)}."
+        )
 
 
 def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) -> alt.FacetChart:
@@ -330,30 +338,43 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
     _need_columns(table, ("case", "label", "pre", "post", "direction", "better"), "pre_post()")
     params = table.attrs.get("params", {})
     pre_name, post_name = str(params.get("pre", "pre")), str(params.get("post", "post"))
-    df = pd.DataFrame({
-        "case": table["case"].astype(str),
-        "panel": [f"{lab} ({b} is better)" for lab, b in zip(table["label"], table["better"], strict=True)],
-        "direction": table["direction"].astype(str),
-        "change": table.get("change", table["post"] - table["pre"]).astype(float),
-        "rci": table["rci"].astype(float) if "rci" in table else float("nan"),
-        "pre": table["pre"].astype(float),
-        "post": table["post"].astype(float),
-    })
-    long = df.melt(id_vars=["case", "panel", "direction", "change", "rci"], value_vars=["pre", "post"],
-                   var_name="time", value_name="score")
+    df = pd.DataFrame(
+        {
+            "case": table["case"].astype(str),
+            "panel": [f"{lab} ({b} is better)" for lab, b in zip(table["label"], table["better"], strict=True)],
+            "direction": table["direction"].astype(str),
+            "change": table.get("change", table["post"] - table["pre"]).astype(float),
+            "rci": table["rci"].astype(float) if "rci" in table else float("nan"),
+            "pre": table["pre"].astype(float),
+            "post": table["post"].astype(float),
+        }
+    )
+    long = df.melt(
+        id_vars=["case", "panel", "direction", "change", "rci"],
+        value_vars=["pre", "post"],
+        var_name="time",
+        value_name="score",
+    )
     long["time"] = long["time"].map({"pre": pre_name, "post": post_name})
     long = long.dropna(subset=["score"])
-    colour = alt.Color("direction:N", scale=alt.Scale(domain=list(DIRECTION_COLOURS),
-                                                      range=list(DIRECTION_COLOURS.values())),
-                       legend=alt.Legend(title="reliable change", orient="bottom"))
+    colour = alt.Color(
+        "direction:N",
+        scale=alt.Scale(domain=list(DIRECTION_COLOURS), range=list(DIRECTION_COLOURS.values())),
+        legend=alt.Legend(title="reliable change", orient="bottom"),
+    )
     x = alt.X("time:N", sort=[pre_name, post_name], title=None, axis=alt.Axis(labelAngle=0))
     y = alt.Y("score:Q", scale=alt.Scale(zero=False), title="score")
     base = alt.Chart().encode(x=x, y=y, color=colour, detail="case:N")
     lines = base.mark_line(strokeWidth=2, opacity=0.8)
     points = base.mark_circle(size=70, opacity=1).encode(
-        tooltip=[alt.Tooltip("case:N"), alt.Tooltip("time:N"), alt.Tooltip("score:Q"),
-                 alt.Tooltip("change:Q", format="+.1f"), alt.Tooltip("rci:Q", title="RCI", format=".2f"),
-                 alt.Tooltip("direction:N")]
+        tooltip=[
+            alt.Tooltip("case:N"),
+            alt.Tooltip("time:N"),
+            alt.Tooltip("score:Q"),
+            alt.Tooltip("change:Q", format="+.1f"),
+            alt.Tooltip("rci:Q", title="RCI", format=".2f"),
+            alt.Tooltip("direction:N"),
+        ]
     )
     names = (
         base.transform_filter(alt.datum.time == post_name)
@@ -384,34 +405,69 @@ def effect_size_chart(effects: pd.DataFrame, *, width: int = 420) -> alt.LayerCh
         A dashed rule at zero, the d_z interval as a bar, and one point per effect size
         (post - pre: negative is an improvement where lower is better).
     """
-    _need_columns(effects, ("label", "n", "better", "d_z_ci_low", "d_z_ci_high", *EFFECT_MEASURES),
-                  "effect_sizes()")
-    labels = [f"{lab} (n={n}, {b} is better)" for lab, n, b in zip(effects["label"], effects["n"],
-                                                                   effects["better"], strict=True)]
-    points = pd.DataFrame([
-        {"instrument": lab, "measure": m, "value": float(v)}
-        for lab, (_, row) in zip(labels, effects.iterrows(), strict=True)
-        for m, v in ((m, row[m]) for m in EFFECT_MEASURES)
-    ], columns=["instrument", "measure", "value"]).dropna(subset=["value"])
-    ci = pd.DataFrame({"instrument": labels, "measure": "d_z", "low": effects["d_z_ci_low"].astype(float),
-                       "high": effects["d_z_ci_high"].astype(float)}).dropna(subset=["low", "high"])
+    _need_columns(effects, ("label", "n", "better", "d_z_ci_low", "d_z_ci_high", *EFFECT_MEASURES), "effect_sizes()")
+    labels = [
+        f"{lab} (n={n}, {b} is better)"
+        for lab, n, b in zip(effects["label"], effects["n"], effects["better"], strict=True)
+    ]
+    points = pd.DataFrame(
+        [
+            {"instrument": lab, "measure": m, "value": float(v)}
+            for lab, (_, row) in zip(labels, effects.iterrows(), strict=True)
+            for m, v in ((m, row[m]) for m in EFFECT_MEASURES)
+        ],
+        columns=["instrument", "measure", "value"],
+    ).dropna(subset=["value"])
+    ci = pd.DataFrame(
+        {
+            "instrument": labels,
+            "measure": "d_z",
+            "low": effects["d_z_ci_low"].astype(float),
+            "high": effects["d_z_ci_high"].astype(float),
+        }
+    ).dropna(subset=["low", "high"])
     level = effects.attrs.get("params", {}).get("confidence", 0.95)
     y = alt.Y("instrument:N", title=None, sort=labels, axis=alt.Axis(labelLimit=320))
     offset = alt.YOffset("measure:N", sort=list(EFFECT_MEASURES), scale=alt.Scale(domain=list(EFFECT_MEASURES)))
-    colour = alt.Color("measure:N", sort=list(EFFECT_MEASURES), legend=alt.Legend(title="effect size", orient="bottom"),
-                       scale=alt.Scale(domain=list(EFFECT_MEASURES),
-                                       range=["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78"]))
-    shape = alt.Shape("measure:N", sort=list(EFFECT_MEASURES), scale=alt.Scale(domain=list(EFFECT_MEASURES)),
-                      legend=alt.Legend(title="effect size", orient="bottom"))
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(x="x:Q")
-    bars = alt.Chart(ci).mark_rule(strokeWidth=2, color="#1f77b4").encode(
-        x=alt.X("low:Q", title="standardised mean change (post - pre)"), x2="high:Q", y=y, yOffset=offset,
-        tooltip=[alt.Tooltip("instrument:N"), alt.Tooltip("low:Q", title=f"d_z {level:.0%} CI low", format=".2f"),
-                 alt.Tooltip("high:Q", title=f"d_z {level:.0%} CI high", format=".2f")],
+    colour = alt.Color(
+        "measure:N",
+        sort=list(EFFECT_MEASURES),
+        legend=alt.Legend(title="effect size", orient="bottom"),
+        scale=alt.Scale(domain=list(EFFECT_MEASURES), range=["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78"]),
     )
-    marks = alt.Chart(points).mark_point(filled=True, size=80).encode(
-        x="value:Q", y=y, yOffset=offset, color=colour, shape=shape,
-        tooltip=[alt.Tooltip("instrument:N"), alt.Tooltip("measure:N"), alt.Tooltip("value:Q", format=".2f")],
+    shape = alt.Shape(
+        "measure:N",
+        sort=list(EFFECT_MEASURES),
+        scale=alt.Scale(domain=list(EFFECT_MEASURES)),
+        legend=alt.Legend(title="effect size", orient="bottom"),
+    )
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(x="x:Q")
+    bars = (
+        alt.Chart(ci)
+        .mark_rule(strokeWidth=2, color="#1f77b4")
+        .encode(
+            x=alt.X("low:Q", title="standardised mean change (post - pre)"),
+            x2="high:Q",
+            y=y,
+            yOffset=offset,
+            tooltip=[
+                alt.Tooltip("instrument:N"),
+                alt.Tooltip("low:Q", title=f"d_z {level:.0%} CI low", format=".2f"),
+                alt.Tooltip("high:Q", title=f"d_z {level:.0%} CI high", format=".2f"),
+            ],
+        )
+    )
+    marks = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=80)
+        .encode(
+            x="value:Q",
+            y=y,
+            yOffset=offset,
+            color=colour,
+            shape=shape,
+            tooltip=[alt.Tooltip("instrument:N"), alt.Tooltip("measure:N"), alt.Tooltip("value:Q", format=".2f")],
+        )
     )
     return alt.layer(zero, bars, marks).properties(width=width, height=max(80, 70 * len(labels)))
 
@@ -437,35 +493,53 @@ def contingency_outcomes_chart(
         phases on the x axis in their order in ``table``.
     """
     _need_columns(table, ("case", "phase", "pair", *OUTCOMES_ORDER), "contingency_by_phase()")
-    phases = (list(table["phase"].cat.categories) if isinstance(table["phase"].dtype, pd.CategoricalDtype)
-              else list(dict.fromkeys(table["phase"].astype(str))))
-    df = pd.DataFrame({"case": table["case"].astype(str), "phase": table["phase"].astype(str),
-                       "pair": table["pair"].astype(object).where(table["pair"].notna(), "(no initiatives)")
-                       .astype(str)})
+    phases = (
+        list(table["phase"].cat.categories)
+        if isinstance(table["phase"].dtype, pd.CategoricalDtype)
+        else list(dict.fromkeys(table["phase"].astype(str)))
+    )
+    df = pd.DataFrame(
+        {
+            "case": table["case"].astype(str),
+            "phase": table["phase"].astype(str),
+            "pair": table["pair"].astype(object).where(table["pair"].notna(), "(no initiatives)").astype(str),
+        }
+    )
     for o in OUTCOMES_ORDER:
         df[o] = table[o].astype("int64").to_numpy()
-    long = df.melt(id_vars=["case", "phase", "pair"], value_vars=list(OUTCOMES_ORDER), var_name="outcome",
-                   value_name="initiatives")
+    long = df.melt(
+        id_vars=["case", "phase", "pair"], value_vars=list(OUTCOMES_ORDER), var_name="outcome", value_name="initiatives"
+    )
     long["order"] = long["outcome"].map({o: i for i, o in enumerate(OUTCOMES_ORDER)})
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
             x=alt.X("phase:N", sort=phases, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("sum(initiatives):Q", stack="normalize" if normalize else "zero",
-                    title="share of initiatives" if normalize else "initiatives"),
-            color=alt.Color("outcome:N", sort=list(OUTCOMES_ORDER),
-                            scale=alt.Scale(domain=list(OUTCOME_BAR_COLOURS), range=list(OUTCOME_BAR_COLOURS.values())),
-                            legend=alt.Legend(title="initiative", orient="bottom")),
+            y=alt.Y(
+                "sum(initiatives):Q",
+                stack="normalize" if normalize else "zero",
+                title="share of initiatives" if normalize else "initiatives",
+            ),
+            color=alt.Color(
+                "outcome:N",
+                sort=list(OUTCOMES_ORDER),
+                scale=alt.Scale(domain=list(OUTCOME_BAR_COLOURS), range=list(OUTCOME_BAR_COLOURS.values())),
+                legend=alt.Legend(title="initiative", orient="bottom"),
+            ),
             order=alt.Order("order:Q", sort="ascending"),
             column=alt.Column("case:N", title=None),
             row=alt.Row("pair:N", title=None),
-            tooltip=[alt.Tooltip("case:N"), alt.Tooltip("phase:N"), alt.Tooltip("pair:N", title="initiator → partner"),
-                     alt.Tooltip("outcome:N"), alt.Tooltip("sum(initiatives):Q", title="initiatives")],
+            tooltip=[
+                alt.Tooltip("case:N"),
+                alt.Tooltip("phase:N"),
+                alt.Tooltip("pair:N", title="initiator → partner"),
+                alt.Tooltip("outcome:N"),
+                alt.Tooltip("sum(initiatives):Q", title="initiatives"),
+            ],
         )
         .properties(width=width, height=height)
     )
-
 
 
 def goal_chart(trajectories: pd.DataFrame, *, width: int = 480, height: int = 220) -> alt.LayerChart:
@@ -483,8 +557,11 @@ def goal_chart(trajectories: pd.DataFrame, *, width: int = 480, height: int = 22
     alt.LayerChart
         Lines and points, y from the lowest ``scale_min`` to the highest ``scale_max``.
     """
-    _need_columns(trajectories, ("case", "goal_id", "goal", "date", "value", "days", "scale_min", "scale_max"),
-                  "goal_trajectories()")
+    _need_columns(
+        trajectories,
+        ("case", "goal_id", "goal", "date", "value", "days", "scale_min", "scale_max"),
+        "goal_trajectories()",
+    )
     df = trajectories.copy()
     lo = float(df["scale_min"].min()) if len(df) else 0.0
     hi = float(df["scale_max"].max()) if len(df) else 10.0
@@ -493,8 +570,13 @@ def goal_chart(trajectories: pd.DataFrame, *, width: int = 480, height: int = 22
         y=alt.Y("value:Q", title="rating", scale=alt.Scale(domain=[lo, hi])),
         color=alt.Color("case:N", legend=alt.Legend(title="case", orient="bottom")),
         detail="goal_id:N",
-        tooltip=[alt.Tooltip("case:N"), alt.Tooltip("goal:N"), alt.Tooltip("date:T"), alt.Tooltip("value:Q"),
-                 alt.Tooltip("days:Q", title="days since first rating")],
+        tooltip=[
+            alt.Tooltip("case:N"),
+            alt.Tooltip("goal:N"),
+            alt.Tooltip("date:T"),
+            alt.Tooltip("value:Q"),
+            alt.Tooltip("days:Q", title="days since first rating"),
+        ],
     )
     return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60)).properties(
         width=width, height=height
