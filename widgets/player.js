@@ -175,10 +175,13 @@ function render({ model, el: root }) {
   video.addEventListener("seeked", () => pushTime(true));
   video.addEventListener("error", () => {
     const err = video.error;
-    message.textContent =
-      (model.get("message") || "") +
-      ` The browser cannot play this video (media error ${err ? err.code : "?"}). ` +
-      "Convert it with review.transcode() to keep an H.264 copy in the project.";
+    const code = err ? err.code : "?";
+    // Python's message (when it knew the codec) already says what to do: do not say it twice
+    const said = model.get("message") || "";
+    message.textContent = said
+      ? `${said} (media error ${code})`
+      : `The browser cannot play this video (media error ${code}). ` +
+        "Convert it with review.transcode() to keep an H.264 copy in the project.";
     message.style.display = "block";
     model.send({ type: "media-error", code: err ? err.code : 0 });
   });
@@ -290,9 +293,33 @@ function render({ model, el: root }) {
   let tries = 0;
   const attachLater = setInterval(() => (watch || ++tries > 20 ? clearInterval(attachLater) : attach()), 500);
 
+  // Seeks asked for by the other parts of the same review are done here, in the browser, at once:
+  // a table row's "wb-seek" event, and a click on a timeline bar (Vega's SVG marks carry their data
+  // row). Python hears of them as usual (the table's message, the chart's `pick` selection).
+  const sameReview = (target) => {
+    const review = box.closest(".wb-review");
+    return review !== null && target instanceof Element && target.closest(".wb-review") === review;
+  };
+  const onSeekEvent = (e) => {
+    if (e.detail && !e.detail.handled && typeof e.detail.ms === "number" && sameReview(e.target)) {
+      e.detail.handled = true;
+      seek(e.detail.ms);
+    }
+  };
+  const onTimelineClick = (e) => {
+    if (!(e.target instanceof Element) || !e.target.closest(".wb-timeline") || !sameReview(e.target)) return;
+    const item = e.target.__data__;
+    const datum = item && item.datum;
+    if (datum && datum.id !== undefined && typeof datum.onset_ms === "number") seek(datum.onset_ms);
+  };
+  document.addEventListener("wb-seek", onSeekEvent);
+  document.addEventListener("click", onTimelineClick);
+
   return () => {
     if (raf) cancelAnimationFrame(raf);
     clearInterval(attachLater);
+    document.removeEventListener("wb-seek", onSeekEvent);
+    document.removeEventListener("click", onTimelineClick);
     if (watch) watch.disconnect();
     fit.disconnect();
     video.pause();

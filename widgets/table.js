@@ -1,9 +1,12 @@
 // VIG Workbench annotation table (anywidget front end).
 //
-// Shows the rows Python gives it (trait `rows`), lights up the rows under the playhead
-// (trait `current_ms`), and sends every user action to Python as a message: seek, edit,
-// delete, undo. It never writes anything itself: the Python controller stores the edit and
-// sends the new rows back.
+// Shows the rows Python gives it, lights up the rows under the playhead (trait `current_ms`),
+// and sends every user action to Python as a message: seek, edit, delete, undo. It never
+// writes anything itself: the Python controller stores the edit and sends the new rows back.
+//
+// The rows arrive as a snapshot (trait `_base`) plus the changes since it (trait `_patch`:
+// rows added or changed, ids removed), so that an edit sends a few rows, not thousands.
+// Long tables put only the rows in view (and a margin) in the DOM.
 
 const COLUMNS = [
   { key: "onset_ms", label: "onset", edit: "time" },
@@ -16,6 +19,8 @@ const COLUMNS = [
 ];
 const FILTERS = ["actor", "code", "category", "coder"];
 const POINT_HIGHLIGHT_MS = 400;
+const ALL_IN_DOM = 300; // up to this many rows are all in the DOM; beyond, only those in view
+const MARGIN_ROWS = 40; // rows kept in the DOM above and below the visible ones
 
 function fmt(ms) {
   ms = Math.max(0, Math.round(ms));
@@ -66,8 +71,28 @@ function render({ model, el: root }) {
 
   let sortKey = "onset_ms";
   let sortDir = 1;
-  let trs = new Map(); // id -> <tr>
+  let trs = new Map(); // id -> {tr, row}, the rows in the DOM
   let lastActive = "";
+  let view = []; // the rows shown (filtered, sorted)
+  let base = new Map(); // id -> row, the snapshot `_base`
+  let rowHeight = 21; // measured once rows are in the DOM
+  let measured = false;
+  let windowed = [-1, -1]; // [first, end) of view in the DOM
+
+  function loadBase() {
+    base = new Map((model.get("_base") || []).map((r) => [r.id, r]));
+  }
+
+  function allRows() {
+    const patch = model.get("_patch") || {};
+    const upsert = patch.upsert || [];
+    const remove = patch.remove || [];
+    if (!upsert.length && !remove.length) return [...base.values()];
+    const rows = new Map(base);
+    for (const r of upsert) rows.set(r.id, r);
+    for (const id of remove) rows.delete(id);
+    return [...rows.values()];
+  }
 
   const headRow = el("tr");
   for (const c of COLUMNS) {
@@ -131,7 +156,7 @@ function render({ model, el: root }) {
   }
 
   function draw() {
-    const all = model.get("rows") || [];
+    const all = allRows();
     fillFilters(all);
     const rows = all.filter((r) => FILTERS.every((f) => !selects[f].value || r[f] === selects[f].value));
     rows.sort((a, b) => {
@@ -143,65 +168,147 @@ function render({ model, el: root }) {
       th.classList.toggle("wb-sorted", th.dataset.key === sortKey);
       th.dataset.dir = sortDir > 0 ? "asc" : "desc";
     }
-    trs = new Map();
-    const frag = document.createDocumentFragment();
-    for (const r of rows) {
-      const tr = el("tr", { "data-wb": "annotation-row", "data-id": String(r.id) });
-      if (r.disagree) tr.classList.add("wb-disagree");
-      for (const c of COLUMNS) {
-        const v = r[c.key];
-        const text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
-        const td = el("td", { "data-col": c.key, title: String(text ?? "") }, text ?? "");
-        if (c.key === "code") td.style.borderLeft = `6px solid ${r.colour || "#999"}`;
-        if (c.edit) td.addEventListener("dblclick", (e) => {
-          e.stopPropagation();
-          startEdit(td, r, c);
-        });
-        tr.append(td);
-      }
-      const del = el("button", { class: "wb-btn wb-del", "data-wb": "delete", title: "delete (undo brings it back)" }, "✕");
-      del.addEventListener("click", (e) => {
-        e.stopPropagation();
-        model.send({ type: "delete", id: r.id, version: r.version });
-      });
-      const td = el("td");
-      td.append(del);
-      tr.append(td);
-      tr.addEventListener("click", () => model.send({ type: "seek", id: r.id, ms: r.onset_ms }));
-      trs.set(r.id, { tr, row: r });
-      frag.append(tr);
-    }
-    tbody.replaceChildren(frag);
+    view = rows;
     status.textContent = `${rows.length} of ${all.length} annotations`;
     lastActive = "";
+    renderWindow(true);
     highlight();
+  }
+
+  function spacer(height) {
+    const tr = el("tr", { class: "wb-spacer", "aria-hidden": "true" });
+    const td = el("td", { colspan: String(COLUMNS.length + 1) });
+    td.style.cssText = `height:${height}px;padding:0;border:0`;
+    tr.append(td);
+    return tr;
+  }
+
+  // the part of `view` to put in the DOM: all of it for short tables, else what is in view and a margin
+  function windowAround(top) {
+    if (view.length <= ALL_IN_DOM) return [0, view.length];
+    const y = Math.max(0, top - thead.offsetHeight);
+    const first = Math.max(0, Math.floor(y / rowHeight) - MARGIN_ROWS);
+    const end = Math.min(view.length, Math.ceil((y + (scroller.clientHeight || 360)) / rowHeight) + MARGIN_ROWS);
+    return [first, end];
+  }
+
+  function renderWindow(force) {
+    const [first, end] = windowAround(scroller.scrollTop);
+    if (!force && first === windowed[0] && end === windowed[1]) return;
+    windowed = [first, end];
+    trs = new Map();
+    const frag = document.createDocumentFragment();
+    if (first > 0) frag.append(spacer(first * rowHeight));
+    for (let i = first; i < end; i++) frag.append(makeRow(view[i]));
+    if (end < view.length) frag.append(spacer((view.length - end) * rowHeight));
+    tbody.replaceChildren(frag);
+    if (!measured && trs.size) {
+      const h = trs.values().next().value.tr.offsetHeight;
+      if (h > 0) {
+        measured = true;
+        if (Math.abs(h - rowHeight) > 0.5 && view.length > ALL_IN_DOM) {
+          rowHeight = h;
+          return renderWindow(true);
+        }
+        rowHeight = h;
+      }
+    }
+    paintActive();
+  }
+
+  let scrollPending = false;
+  scroller.addEventListener("scroll", () => {
+    if (view.length <= ALL_IN_DOM || scrollPending) return;
+    scrollPending = true;
+    requestAnimationFrame(() => {
+      scrollPending = false;
+      renderWindow(false);
+    });
+  });
+
+  function makeRow(r) {
+    const tr = el("tr", { "data-wb": "annotation-row", "data-id": String(r.id) });
+    if (r.disagree) tr.classList.add("wb-disagree");
+    for (const c of COLUMNS) {
+      const v = r[c.key];
+      const text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
+      const td = el("td", { "data-col": c.key, title: String(text ?? "") }, text ?? "");
+      if (c.key === "code") td.style.borderLeft = `6px solid ${r.colour || "#999"}`;
+      if (c.edit) td.addEventListener("dblclick", (e) => {
+        e.stopPropagation();
+        startEdit(td, r, c);
+      });
+      tr.append(td);
+    }
+    const del = el("button", { class: "wb-btn wb-del", "data-wb": "delete", title: "delete (undo brings it back)" }, "✕");
+    del.addEventListener("click", (e) => {
+      e.stopPropagation();
+      model.send({ type: "delete", id: r.id, version: r.version });
+    });
+    const td = el("td");
+    td.append(del);
+    tr.append(td);
+    tr.addEventListener("click", () => {
+      // the player of the same review seeks at once (no round trip through the kernel); Python hears of it
+      const seek = new CustomEvent("wb-seek", { bubbles: true, detail: { ms: r.onset_ms, handled: false } });
+      root.dispatchEvent(seek);
+      model.send({ type: "seek", id: r.id, ms: r.onset_ms, local: seek.detail.handled });
+    });
+    trs.set(r.id, { tr, row: r });
+    return tr;
+  }
+
+  let active = new Set();
+
+  function paintActive() {
+    for (const [id, { tr }] of trs) tr.classList.toggle("wb-active", active.has(id));
   }
 
   function highlight() {
     const t = model.get("current_ms");
-    const active = [];
-    for (const [id, { tr, row }] of trs) {
+    active = new Set();
+    let firstActive = -1;
+    for (let i = 0; i < view.length; i++) {
+      const row = view[i];
       const end = Math.max(row.offset_ms, row.onset_ms + POINT_HIGHLIGHT_MS);
-      const on = row.onset_ms <= t && t <= end;
-      if (on) active.push(id);
-      tr.classList.toggle("wb-active", on);
+      if (row.onset_ms <= t && t <= end) {
+        active.add(row.id);
+        if (firstActive < 0) firstActive = i;
+      }
     }
-    const key = active.join(",");
+    const key = [...active].join(",");
     if (key && key !== lastActive) {
-      const first = trs.get(active[0]).tr;
-      const top = first.offsetTop;
-      if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - first.offsetHeight) {
+      const shown = trs.get(view[firstActive].id);
+      const top = shown ? shown.tr.offsetTop : thead.offsetHeight + firstActive * rowHeight;
+      if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - rowHeight) {
         scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 3);
+        renderWindow(false);
       }
     }
     lastActive = key;
+    paintActive();
   }
 
-  model.on("change:rows", draw);
+  // `_base` and `_patch` often change together: draw once for both
+  let drawPending = false;
+  function drawSoon() {
+    if (drawPending) return;
+    drawPending = true;
+    queueMicrotask(() => {
+      drawPending = false;
+      draw();
+    });
+  }
+  model.on("change:_base", () => {
+    loadBase();
+    drawSoon();
+  });
+  model.on("change:_patch", drawSoon);
   model.on("change:current_ms", highlight);
   model.on("msg:custom", (msg) => {
     if (msg && msg.type === "status") status.textContent = msg.text;
   });
+  loadBase();
   draw();
 }
 

@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import altair as alt
@@ -44,13 +47,58 @@ class _Undo:
 
 _OFFLINE_ENABLED = False
 
+#: Columns of the timeline frame the chart uses (encodings, tooltip, the ``pick`` selection).
+CHART_COLUMNS = ["id", "lane", "label", "category", "kind", "onset_ms", "offset_ms", "onset_s", "end_s", "disagree"]
+#: A timeline click seeks from Python only when the video is further than this from the bar's onset
+#: (the player has usually seeked already, in the browser).
+PICK_SLACK_MS = 250
+
+
+def _cache_dir() -> Path:
+    """Where generated files are kept between kernels (``$WORKBENCH_CACHE_DIR``, else the user's cache)."""
+    env = os.environ.get("WORKBENCH_CACHE_DIR", "").strip()
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache") / "vig-workbench"
+
 
 def _ensure_offline_charts() -> None:
-    """Serve the chart widget's JavaScript from the installed package, not a CDN (once per kernel)."""
+    """Serve the chart widget's JavaScript from the installed package, not a CDN (once per kernel).
+
+    Altair bundles it with vl-convert, which takes seconds; the bundle is kept in the cache folder,
+    keyed by the versions and the source it is made from, so that later kernels load it at once.
+    """
     global _OFFLINE_ENABLED
-    if not _OFFLINE_ENABLED:
+    if _OFFLINE_ENABLED:
+        return
+    try:
+        import vl_convert
+        from altair.jupyter.jupyter_chart import load_js_src
+        from altair.utils._importers import vl_version_for_vl_convert
+
+        key = hashlib.sha256(
+            "\n".join(
+                [alt.__version__, vl_convert.__version__, vl_version_for_vl_convert(), load_js_src()]
+            ).encode()
+        ).hexdigest()[:24]
+        cached = _cache_dir() / f"altair-jupyterchart-{key}.js"
+    except (ImportError, AttributeError) as exc:  # another Altair layout: let it bundle every time
+        log.info("not caching the chart bundle (%s)", exc)
+        cached = None
+    if cached is not None and cached.is_file():
+        alt.JupyterChart._esm = cached.read_text(encoding="utf-8")
+        alt.JupyterChart._is_offline = True
+    else:
         alt.JupyterChart.enable_offline()
-        _OFFLINE_ENABLED = True
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                part = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+                part.write_text(str(alt.JupyterChart._esm), encoding="utf-8")
+                part.replace(cached)
+            except OSError as exc:
+                log.info("could not keep the chart bundle in %s (%s)", cached.parent, exc)
+    _OFFLINE_ENABLED = True
 
 
 class Review(ipw.VBox):
@@ -88,6 +136,7 @@ class Review(ipw.VBox):
         self.coder = coder or project.coder
         self.mode = mode
         self.scheme = project.scheme
+        self._category_labels = {k.key: k.label for k in self.scheme.categories}
         self.window_ms = window_ms
         self.tolerance_ms = tolerance_ms
         self.agreement = ipw.HTML()
@@ -137,10 +186,22 @@ class Review(ipw.VBox):
     def _case_id(self) -> int:
         return self.project.session(self.recording.session_id).case_id
 
+    def _copy_label(self) -> str:
+        return f"{self.recording.label} (H.264)"
+
+    def playback_recording(self) -> Recording:
+        """The recording the player plays: this one, or the browser-playable copy :meth:`transcode` made
+        of it (a recording of the same session labelled ``"<label> (H.264)"``)."""
+        for r in self.project.recordings(self.recording.session_id):
+            if r.id != self.recording.id and r.label == self._copy_label() and r.codec == "h264":
+                return r
+        return self.recording
+
     def _set_source(self) -> None:
         from workbench.media import browser_playable, probe
 
-        path = self.project.media_path(self.recording)
+        playing = self.playback_recording()
+        path = self.project.media_path(playing)
         folder = self.project.folder or path.parent
         try:
             token = register_media(path, folder)
@@ -155,9 +216,11 @@ class Review(ipw.VBox):
             return
         if not playable:
             self.player.message = (
-                f"This recording's codec ({self.recording.codec}) does not play in browsers. "
+                f"This recording's codec ({playing.codec}) does not play in browsers. "
                 "Run review.transcode() to keep an H.264 copy in the project."
             )
+        else:
+            self.player.message = ""
 
     def _legend_html(self) -> str:
         groups = []
@@ -197,26 +260,50 @@ class Review(ipw.VBox):
             or [contingencies(table, self.scheme, window_ms=self.window_ms)],
             ignore_index=True,
         )
-        colours = {c.key: c.colour for c in self.scheme.codes}
         versions = table.to_dataframe().set_index("id")["version"].to_dict() if len(table) else {}
         self.table.rows = [
-            {
-                "id": int(r.id),
-                "version": int(versions.get(r.id, 1)),
-                "actor": r.actor,
-                "code": r.code,
-                "label": r.label,
-                "category": r.category,
-                "colour": colours.get(r.code, "#9e9e9e"),
-                "onset_ms": int(r.onset_ms),
-                "offset_ms": int(r.offset_ms),
-                "coder": r.coder,
-                "note": r.note,
-                "disagree": bool(r.disagree),
-            }
-            for r in frame.itertuples()
+            self._table_row({**r._asdict(), "version": versions.get(r.id, 1)}, bool(r.disagree))
+            for r in frame.itertuples(index=False)
         ]
-        self._replace_chart(self._chart(frame, contingency_links(found, frame)))
+        self._draw_chart(frame[CHART_COLUMNS], contingency_links(found, frame))
+
+    def _table_row(self, a: Mapping[str, Any], disagree: bool) -> dict[str, Any]:
+        """One row of the table widget (what table.js shows and sends back with an edit) from an
+        annotation's ``id, version, actor, code, onset_ms, offset_ms, coder, note``."""
+        code = str(a["code"])
+        c = self.scheme.code(code) if code in self.scheme else None
+        categories = self._category_labels
+        return {
+            "id": int(a["id"]),
+            "version": int(a["version"]),
+            "actor": a["actor"],
+            "code": code,
+            "label": c.label if c else code,
+            "category": categories.get(c.category, c.category) if c else "(not in scheme)",
+            "colour": c.colour if c else "#9e9e9e",
+            "onset_ms": int(a["onset_ms"]),
+            "offset_ms": int(a["offset_ms"]),
+            "coder": a["coder"],
+            "note": a["note"],
+            "disagree": bool(disagree),
+        }
+
+    def _show_now(self, changed: Iterable[int] = (), removed: Iterable[int] = ()) -> None:
+        """Put changed rows in the table at once, before :meth:`refresh` recomputes everything else.
+
+        The table widget sends only the rows that differ, so the browser shows an edit or a new
+        row within a round trip even when the recording has thousands of annotations.
+        """
+        rows = {r["id"]: r for r in self.table.rows}
+        for i in removed:
+            rows.pop(int(i), None)
+        for i in changed:
+            a = self.project.annotation(int(i))
+            if a["recording_id"] != self.recording.id or (self.mode != "supervision" and a["coder"] != self.coder):
+                rows.pop(int(i), None)
+                continue
+            rows[int(i)] = self._table_row(a, rows.get(int(i), {}).get("disagree", False))
+        self.table.rows = list(rows.values())
 
     def _disagreements(self, table: AnnotationTable) -> set[int]:
         """Ids of annotations where the two main coders disagree (supervision mode).
@@ -251,6 +338,53 @@ class Review(ipw.VBox):
         widget.selections.observe(self._on_chart_pick, "pick")
         return widget
 
+    @staticmethod
+    def _layer_data(frame: pd.DataFrame, links: pd.DataFrame) -> list[pd.DataFrame]:
+        """The data of the timeline's first three layers (bars, answered links, missed initiatives), as
+        :func:`workbench.charts.review_timeline` draws them (checked against the chart it builds)."""
+        bars = frame.copy()
+        if "disagree" not in bars:
+            bars["disagree"] = False
+        return [bars, links[links["outcome"] != "missed"], links[links["outcome"] == "missed"]]
+
+    def _data_names(self, chart: alt.LayerChart, frame: pd.DataFrame, links: pd.DataFrame) -> list[str] | None:
+        """The names of the chart widget's datasets that :meth:`_draw_chart` can replace, or None.
+
+        None when the chart's layers do not hold what :meth:`_layer_data` computes (the chart builder
+        changed), when two layers share one dataset, or when this Altair cannot update data in place.
+        """
+        if not hasattr(self.chart, "_py_to_js_updates"):
+            return None
+        try:
+            layers = self.chart.spec["layer"]
+            names = [layers[i]["data"]["name"] for i in range(3)]
+            same = all(
+                isinstance(chart.layer[i].data, pd.DataFrame) and chart.layer[i].data.equals(df)
+                for i, df in enumerate(self._layer_data(frame, links))
+            )
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+        return names if same and len(set(names)) == 3 else None
+
+    def _draw_chart(self, frame: pd.DataFrame, links: pd.DataFrame) -> None:
+        """Show new data on the timeline: replace the datasets of the chart in the browser (Vega redraws
+        only the marks), or make a new chart widget when the lanes changed or on the first draw."""
+        lanes = sorted(frame["lane"].unique())
+        names = getattr(self, "_chart_names", None)
+        if names is not None and lanes == self._chart_lanes:
+            data = self._layer_data(frame, links)
+            self.chart._py_to_js_updates = [
+                {"namespace": "data", "name": name, "scope": [], "value": alt.to_values(df)["values"]}
+                for name, df in zip(names, data, strict=True)
+            ]
+            for layer, df in zip(self.chart.chart.layer, data, strict=False):
+                layer.data = df  # the Python-side chart stays what the browser shows (no re-embed)
+            return
+        chart = self._chart(frame, links)
+        self._replace_chart(chart)
+        self._chart_lanes = lanes
+        self._chart_names = self._data_names(chart, frame, links)
+
     def _replace_chart(self, chart: alt.TopLevelMixin) -> None:
         # A fresh chart widget per redraw: changing the spec of a live alt.JupyterChart (altair 6.3)
         # leaves its old change handlers behind, which then throw on every playhead update.
@@ -282,7 +416,10 @@ class Review(ipw.VBox):
     def _on_chart_pick(self, change: dict[str, Any]) -> None:
         value = change["new"].value if change["new"] is not None else None
         if value:
-            self.player.seek(int(value[0]["onset_ms"]))
+            onset = int(value[0]["onset_ms"])
+            # the player seeks on a bar click itself (SVG marks); seeking again here would jump back
+            if abs(self.player.current_ms - onset) > PICK_SLACK_MS:
+                self.player.seek(onset)
 
     def _guard(self, action: Any, *args: Any) -> None:
         try:
@@ -296,7 +433,8 @@ class Review(ipw.VBox):
     def _on_table_msg(self, _widget: Any, msg: dict[str, Any], _buffers: Any) -> None:
         kind = msg.get("type")
         if kind == "seek":
-            self.player.seek(int(msg["ms"]))
+            if not msg.get("local"):  # the player of the same page has seeked already
+                self.player.seek(int(msg["ms"]))
         elif kind == "edit":
             self._guard(self._edit, msg)
         elif kind == "delete":
@@ -311,6 +449,7 @@ class Review(ipw.VBox):
             raise ValueError(f"Expected an editable field (code, actor, onset_ms, offset_ms, note), but got {field!r}.")
         self.project.update_annotation(int(msg["id"]), expected_version=int(msg["version"]), **{field: msg["value"]})
         self._undo.append(_Undo("edit", before))
+        self._show_now(changed=[int(msg["id"])])
         self._say(f"Saved: {field} of annotation {msg['id']}.")
         self.refresh()
 
@@ -318,6 +457,7 @@ class Review(ipw.VBox):
         before = self.project.annotation(int(msg["id"]))
         self.project.delete_annotation(int(msg["id"]), expected_version=int(msg["version"]))
         self._undo.append(_Undo("delete", before))
+        self._show_now(removed=[int(msg["id"])])
         self._say(f"Deleted annotation {msg['id']} (undo brings it back).")
         self.refresh()
 
@@ -331,11 +471,13 @@ class Review(ipw.VBox):
             new_id = self.project.add_annotation(
                 self.recording, r["actor"], r["code"], r["onset_ms"], r["offset_ms"], coder=r["coder"], note=r["note"]
             )
+            self._show_now(changed=[new_id])
             self._say(f"Restored the deleted annotation (now id {new_id}).")
         else:
             current = self.project.annotation(r["id"])
             fields = {k: r[k] for k in ("actor", "code", "onset_ms", "offset_ms", "note")}
             self.project.update_annotation(r["id"], expected_version=current["version"], **fields)
+            self._show_now(changed=[r["id"]])
             self._say(f"Undid the edit of annotation {r['id']}.")
         self.refresh()
 
@@ -373,6 +515,7 @@ class Review(ipw.VBox):
             self.project.update_annotation(
                 state_id, expected_version=row["version"], offset_ms=max(onset, row["onset_ms"])
             )
+            self._show_now(changed=[state_id])
             self.refresh()
             self._say(f"Closed {code} for {row['actor']}: {row['onset_ms']}-{max(onset, row['onset_ms'])} ms.")
             return
@@ -391,6 +534,7 @@ class Review(ipw.VBox):
         new_id = self.project.add_annotation(
             self.recording, actor, code, onset_ms, offset_ms, coder=self.coder, note=note
         )
+        self._show_now(changed=[new_id])
         self.refresh()
         return new_id
 
@@ -483,18 +627,33 @@ class Review(ipw.VBox):
         return figure
 
     def transcode(self) -> Recording:
-        """Keep a browser-playable H.264/AAC copy of this recording in the project and switch to it."""
+        """Keep a browser-playable H.264/AAC copy of this recording in the project and play it.
+
+        The copy is stored as a recording of the same session, labelled ``"<label> (H.264)"`` (so that
+        purging the case removes it too). The review goes on showing and coding the original recording
+        - its annotations stay with it - and plays the copy; a later review of the original finds the
+        copy (:meth:`playback_recording`). Returns the copy (the one already made, if any).
+        """
+        import tempfile
+
         from workbench.media import transcode_for_browser
 
-        src = self.project.media_path(self.recording)
-        folder = self.project.folder or src.parent
-        out = transcode_for_browser(src, folder / "media" / f"{src.stem}-h264.mp4")
-        session = self.project.session(self.recording.session_id)
-        new = self.project.add_recording(session, out, label=f"{self.recording.label} (H.264)")
-        self.recording = new
-        self.player.message = ""
+        copy = self.playback_recording()
+        if copy.id == self.recording.id:
+            src = self.project.media_path(self.recording)
+            session = self.project.session(self.recording.session_id)
+            if self.project.folder is None:  # no project folder: the copy stays beside the original
+                out = transcode_for_browser(src, src.with_name(f"{src.stem}-h264.mp4"))
+                copy = self.project.add_recording(session, out, copy=False, label=self._copy_label())
+            else:  # made in a scratch folder, then copied into media/ under its checksum
+                scratch = self.project.folder / "media"
+                scratch.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryDirectory(prefix=".transcode-", dir=scratch) as tmp:
+                    out = transcode_for_browser(src, Path(tmp) / f"{src.stem}-h264.mp4")
+                    copy = self.project.add_recording(session, out, label=self._copy_label())
         self._set_source()
-        return new
+        self._say(f"Playing the H.264 copy (recording {copy.id}); annotations stay with recording {self.recording.id}.")
+        return copy
 
 
 def review(project: Project, recording: Recording | int, **kwargs: Any) -> Review:

@@ -65,12 +65,39 @@ class VideoPlayer(anywidget.AnyWidget):
 
 
 class AnnotationGrid(anywidget.AnyWidget):
-    """Sortable, filterable, editable table of annotations; the rows under the playhead light up."""
+    """Sortable, filterable, editable table of annotations; the rows under the playhead light up.
+
+    ``rows`` (dicts with an ``id``) are the rows shown. The browser gets them as a snapshot
+    (``_base``) plus the changes since it (``_patch``): setting ``rows`` after an edit sends only the
+    rows that changed, and a new snapshot once the changes outgrow a tenth of the table.
+    """
 
     _esm = widgets_dir() / "table.js"
     _css = widgets_dir() / "workbench.css"
 
-    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    rows = traitlets.List(traitlets.Dict())
     current_ms = traitlets.Int(0).tag(sync=True)
     codes = traitlets.List(traitlets.Dict()).tag(sync=True)
     actors = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _base = traitlets.List(traitlets.Dict()).tag(sync=True)
+    _patch = traitlets.Dict().tag(sync=True)
+
+    #: A patch may grow to this many rows, or a tenth of the table if that is more, before a new snapshot.
+    PATCH_ROWS = 50
+
+    def __init__(self, **kwargs: object) -> None:
+        self._base_by_id: dict[int, dict] = {}
+        super().__init__(**kwargs)
+
+    @traitlets.observe("rows")
+    def _send_rows(self, change: traitlets.Bunch) -> None:
+        rows = {int(r["id"]): r for r in change["new"]}
+        upsert = [r for i, r in rows.items() if self._base_by_id.get(i) != r]
+        remove = [i for i in self._base_by_id if i not in rows]
+        if not self._base_by_id or len(upsert) + len(remove) > max(self.PATCH_ROWS, len(rows) // 10):
+            with self.hold_sync():
+                self._base = list(change["new"])
+                self._patch = {}
+            self._base_by_id = rows
+        else:
+            self._patch = {"upsert": upsert, "remove": remove}
