@@ -414,16 +414,16 @@ def _layout(page: Any) -> dict[str, Any]:
                 const e = document.querySelector(sel);
                 return e && e.getBoundingClientRect().toJSON();
             };
-            const svg = document.querySelector('.wb-timeline svg');
+            const svg = document.querySelector('[data-wb=timeline] svg');
             return {
                 review: box('.wb-review'),
                 table: box('[data-wb="annotation-table"]'),
                 scroller: box('.wb-table-scroll'),
                 undo: box('[data-wb="undo"]'),
                 del: box('[data-wb="annotation-row"] [data-wb="delete"]'),
-                timeline: box('.wb-timeline'),
+                timeline: box('[data-wb=timeline]'),
                 svgWidth: svg ? svg.getBoundingClientRect().width : 0,
-                bars: document.querySelectorAll('.wb-timeline .mark-rect.role-mark path').length,
+                bars: document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark path').length,
                 rows: document.querySelectorAll('[data-wb="annotation-row"]').length,
             };
         }"""
@@ -434,7 +434,7 @@ def check_layout(page: Any) -> dict[str, Any]:
     """Everything the user needs is on screen: undo and delete buttons, a drawn timeline with every row."""
     # the chart redraws a moment after the table (a new spec is embedded again): wait for it to catch up
     page.wait_for_function(
-        "document.querySelectorAll('.wb-timeline .mark-rect.role-mark path').length"
+        "document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark path').length"
         " === document.querySelectorAll('[data-wb=\"annotation-row\"]').length"
     )
     lay = _layout(page)

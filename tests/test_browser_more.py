@@ -51,7 +51,7 @@ pytestmark = pytest.mark.browser
 
 FRAME_MS = 40  # the demo film runs at 25 fps
 VIDEO = "document.querySelector('[data-wb=player] video')"
-BARS = ".wb-timeline .mark-rect.role-mark path"
+BARS = "[data-wb=timeline] .mark-rect.role-mark path"
 SHOTS = Path(tempfile.gettempdir()) / "wb-browser-shots"
 SUPERVISOR = "supervisor"
 LOAD_TIMEOUT_MS = 150_000
@@ -224,7 +224,7 @@ def test_timeline_click_seeks(views: dict[str, ReviewPage], store: Project) -> N
     bars = page.evaluate(BAR_TARGETS)
     assert {b["id"] for b in bars} == set(onset)  # one bar per stored annotation of the trainee
     assert all(b["onset"] == onset[b["id"]] for b in bars)
-    page.locator(".wb-timeline").scroll_into_view_if_needed()
+    page.locator("[data-wb=timeline]").scroll_into_view_if_needed()
     bars = [b for b in page.evaluate(BAR_TARGETS) if b["hit"] and b["w"] >= 4]  # not under another mark
     bars.sort(key=lambda b: b["onset"])
     assert len(bars) >= 10, bars
@@ -255,21 +255,21 @@ def test_timeline_click_seeks(views: dict[str, ReviewPage], store: Project) -> N
 # -- (b) the playhead moves with playback -------------------------------------------------------
 
 PLAYHEAD = """() => {
-    const line = [...document.querySelectorAll('.wb-timeline .mark-rule line')]
+    const line = [...document.querySelectorAll('[data-wb=timeline] .mark-rule line')]
         .find(l => l.getAttribute('stroke') === '#d62728' && l.__data__ && l.__data__.datum
                    && Object.keys(l.__data__.datum).includes('x'));
     const v = document.querySelector('[data-wb=player] video');
     return line && {s: line.__data__.datum.x, px: line.getBoundingClientRect().left, video: v.currentTime,
                     paused: v.paused, at: performance.now()};
 }"""
-AXIS = """() => [...document.querySelectorAll('.wb-timeline .role-axis-label text')]
+AXIS = """() => [...document.querySelectorAll('[data-wb=timeline] .role-axis-label text')]
     .filter(t => /^\\d+(\\.\\d+)?$/.test(t.textContent.trim()))
     .map(t => { const r = t.getBoundingClientRect(); return [Number(t.textContent), r.left + r.width / 2]; })"""
 
 
 def test_playhead_follows_playback(views: dict[str, ReviewPage]) -> None:
     page = ready(views["voila"])
-    page.locator(".wb-timeline").scroll_into_view_if_needed()
+    page.locator("[data-wb=timeline]").scroll_into_view_if_needed()
     ticks = np.array(page.evaluate(AXIS))  # (seconds, screen x) of the x axis labels, as drawn
     assert len(ticks) >= 5 and ticks[:, 0].max() >= 50, ticks
     ticks = ticks[1:-1]  # Vega draws the first and last labels flush with the ends, not centred on the tick
@@ -380,7 +380,7 @@ def test_notebook7_renders_the_review(views: dict[str, ReviewPage], store: Proje
     assert page.evaluate(f"{VIDEO}.duration") == pytest.approx(recording.duration_ms / 1000, abs=0.05)
     ids = page.eval_on_selector_all('[data-wb="annotation-row"]', "rs => rs.map(r => Number(r.dataset.id))")
     assert sorted(ids) == sorted(r["id"] for r in rows_of(store))
-    width = page.evaluate("document.querySelector('.wb-timeline svg').getBoundingClientRect().width")
+    width = page.evaluate("document.querySelector('[data-wb=timeline] svg').getBoundingClientRect().width")
     assert width > 600  # the timeline has its width, not 0 px
     page.locator('[data-wb="player"]').scroll_into_view_if_needed()
     shoot(page, "notebook7")

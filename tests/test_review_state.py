@@ -157,3 +157,36 @@ def test_synchrony_landscape_follows_the_video(project: tuple[Project, int]) -> 
     assert float(marker.z[0]) == 1.5  # the window starting at 1.5 s holds 1.6 s
     with pytest.raises(ValueError, match="two regions"):
         review.synchrony({"only": (0, 0, 10, 10)})
+
+
+def test_the_player_sends_its_recording_through_the_kernel_in_chunks(
+    project: tuple[Project, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no media route serves ``src`` (standalone Voilà) the browser asks the kernel for the file."""
+    p, rec = project
+    review = Review(p, rec)
+    player = review.player
+    sent: list[tuple[dict[str, Any], list[bytes]]] = []
+    monkeypatch.setattr(player, "send", lambda content, buffers=None: sent.append((content, buffers or [])))
+    monkeypatch.setattr(type(player), "CHUNK_BYTES", 16 * 1024)
+    expected = p.media_path(p.recording(rec)).read_bytes()
+    assert len(expected) > 3 * 16 * 1024, "the test needs a file of several chunks"
+
+    got, offset = bytearray(), 0
+    while True:  # what player.js does: ask for the next offset until the kernel says done
+        player._handle_custom_msg({"type": "media-fetch", "request": 7, "offset": offset}, [])
+        reply, buffers = sent[-1]
+        assert reply["request"] == 7 and reply["total"] == len(expected) and reply["mime"] == "video/mp4"
+        got += buffers[0]
+        offset = reply["offset"] + len(buffers[0])
+        if reply["done"]:
+            break
+    assert bytes(got) == expected
+
+    monkeypatch.setenv("WORKBENCH_KERNEL_MEDIA_MAX_MB", "0.01")  # 10 KiB: this file is over it
+    player._handle_custom_msg({"type": "media-fetch", "request": 8, "offset": 0}, [])
+    reply, buffers = sent[-1]
+    assert not buffers and reply["request"] == 8
+    name = p.media_path(p.recording(rec)).name
+    for part in (name, "workbench voila", "WORKBENCH_KERNEL_MEDIA_MAX_MB"):
+        assert part in reply["error"]

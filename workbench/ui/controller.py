@@ -208,6 +208,7 @@ class Review(ipw.VBox):
         except ValueError:
             # a recording kept outside the project folder (copy=False): its own folder is the root
             token = register_media(path, path.parent)
+        self.player.serve_file(path)  # for front ends without the media route (standalone Voilà)
         self.player.src = f"{MEDIA_ROUTE}/{token}"
         try:
             playable = browser_playable(probe(path, checksum=False))  # the codec only: no hashing

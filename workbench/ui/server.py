@@ -10,6 +10,8 @@ from, so neither traversal nor a symlink out of the project can reach other file
 
 Enabled in JupyterLab and Notebook 7 by the ``jupyter_server_config.d`` file the
 package installs, and explicitly by ``workbench lab`` / ``workbench voila``.
+Standalone ``voila`` loads no server extension: there the player falls back to
+fetching the file through the kernel (:class:`workbench.ui.widgets.VideoPlayer`).
 """
 
 from __future__ import annotations

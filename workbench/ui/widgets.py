@@ -7,7 +7,10 @@ the :class:`~workbench.ui.controller.Review` controller.
 
 from __future__ import annotations
 
+import mimetypes
+import os
 from pathlib import Path
+from typing import Any
 
 import anywidget
 import traitlets
@@ -30,7 +33,16 @@ class VideoPlayer(anywidget.AnyWidget):
     Traits synced with the browser: ``current_ms``, ``playing``, ``rate`` (and
     the frame timestamps for exact frame steps). Seek from Python with
     :meth:`seek`.
+
+    The browser plays ``src`` (the server's media route) when the server answers it. Where no
+    route serves it - standalone ``voila``, a front end without our server extension - the
+    player asks the kernel for the file given to :meth:`serve_file`, in chunks over the widget's
+    connection, and plays it from memory; files over ``$WORKBENCH_KERNEL_MEDIA_MAX_MB``
+    (default 1024) are refused with a message saying how to serve them instead.
     """
+
+    #: Bytes per chunk when the file is sent through the kernel.
+    CHUNK_BYTES = 4 << 20
 
     _esm = widgets_dir() / "player.js"
     _css = widgets_dir() / "workbench.css"
@@ -56,6 +68,62 @@ class VideoPlayer(anywidget.AnyWidget):
         if not 0.25 <= rate <= 2.0:
             raise traitlets.TraitError(f"Expected a playback rate from 0.25 to 2, but got {rate}.")
         return rate
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._media_file: Path | None = None
+        self.on_msg(self._on_media_fetch)
+
+    def serve_file(self, path: str | Path | None) -> None:
+        """The file the browser may fetch through the kernel when no server route serves ``src``."""
+        self._media_file = Path(path) if path is not None else None
+
+    @staticmethod
+    def kernel_media_limit() -> int:
+        """The largest file (bytes) sent through the kernel: ``$WORKBENCH_KERNEL_MEDIA_MAX_MB`` MiB, else 1 GiB."""
+        raw = os.environ.get("WORKBENCH_KERNEL_MEDIA_MAX_MB", "").strip()
+        try:
+            return int(float(raw) * (1 << 20)) if raw else 1 << 30
+        except ValueError:
+            raise ValueError(
+                f"Expected a number of MiB in WORKBENCH_KERNEL_MEDIA_MAX_MB, but got {raw!r}."
+            ) from None
+
+    def _on_media_fetch(self, _widget: Any, msg: dict[str, Any], _buffers: Any) -> None:
+        """Answer the browser's ``media-fetch`` (``offset``) with one chunk of the served file."""
+        if msg.get("type") != "media-fetch":
+            return
+        reply: dict[str, Any] = {"type": "media-chunk", "request": msg.get("request")}
+        path = self._media_file
+        try:
+            if path is None:
+                raise FileNotFoundError("no recording is being served")
+            total = path.stat().st_size
+            limit = self.kernel_media_limit()
+            if total > limit:
+                reply["error"] = (
+                    f"This server does not stream recordings, and {path.name} ({total / 2**20:.0f} MiB) is over "
+                    f"the {limit / 2**20:.0f} MiB that can go through the notebook's kernel. Open the project "
+                    "with `workbench voila PROJECT` or in JupyterLab, whose server streams it "
+                    "(or raise WORKBENCH_KERNEL_MEDIA_MAX_MB)."
+                )
+                self.send(reply)
+                return
+            offset = max(0, int(msg.get("offset", 0)))
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read(self.CHUNK_BYTES)
+        except (OSError, ValueError, TypeError) as exc:
+            reply["error"] = f"Could not read the recording {path} for the browser: {exc}."
+            self.send(reply)
+            return
+        reply.update(
+            offset=offset,
+            total=total,
+            done=offset + len(data) >= total,
+            mime=mimetypes.guess_type(path.name)[0] or "video/mp4",
+        )
+        self.send(reply, buffers=[data])
 
     def seek(self, time_ms: int) -> None:
         """Move the video to ``time_ms`` (the browser answers with the new ``current_ms``)."""
