@@ -66,6 +66,31 @@ def test_demo_builds_headless_and_reports_what_it_built(demo_project) -> None:
     assert "Thistlewood" not in out and "Oakhollow" not in out
 
 
+def test_demo_exports_its_report(demo_project) -> None:
+    """The main job ends with the supervision report on disk: HTML always, PDF where Chromium is."""
+    import lxml.html
+
+    from workbench.report.pdf import find_chromium
+
+    folder, result = demo_project
+    assert result.returncode == 0, result.stderr
+    page = folder / "reports" / "supervision-Aster-demo.html"
+    assert f"Exported the demo's supervision report: {page}" in result.stdout
+    doc = lxml.html.parse(str(page)).getroot()
+    text = doc.text_content()
+    assert "Aster" in text and "Thistlewood" not in text  # the pseudonym, never the made-up real name
+    assert doc.xpath("//svg") or doc.xpath("//img"), "the report has its figures"
+    try:
+        find_chromium()
+    except Exception:
+        return  # no Chromium here: HTML only, and the message said so
+    pdf = page.with_suffix(".pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    # run again: the exported report is kept, not rebuilt
+    again = _run("demo", str(folder), "--no-browser")
+    assert again.returncode == 0 and "The demo report is already exported" in again.stdout
+
+
 def test_demo_project_content(demo_project) -> None:
     import workbench
     from workbench.analysis.contingency import contingencies

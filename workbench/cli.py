@@ -114,10 +114,36 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         _out(f"Built the demo project in {folder} in {time.perf_counter() - t0:.1f} s.")
     for line in _summary(str(folder)):
         _out(line)
+    _export_demo_report(folder, force=args.force)
     if args.no_browser:
         _out(f"Open it with: WORKBENCH_PROJECT={folder} jupyter lab {notebooks_dir() / 'review.ipynb'}")
         return 0
     return _open_lab(folder, no_browser=False)
+
+
+def _export_demo_report(folder: Path, *, force: bool = False) -> None:
+    """Export the demo's supervision report (Aster's first supervision) to ``folder/reports/``.
+
+    HTML always; PDF too where a Chromium is installed (otherwise the message says how to get one).
+    A report already there is kept unless ``force``.
+    """
+    from workbench.demo import DEMO_REPORT
+    from workbench.report import build
+    from workbench.report.pdf import find_chromium
+
+    formats = ["html", "pdf"]
+    try:
+        find_chromium()
+    except WorkbenchError as exc:
+        formats = ["html"]
+        _out(f"The demo report is exported as HTML only: {exc}")
+    done = {f: folder / "reports" / f"{DEMO_REPORT['name']}.{f}" for f in formats}
+    if not force and all(path.is_file() for path in done.values()):
+        _out(f"The demo report is already exported: {', '.join(str(p) for p in done.values())}.")
+        return
+    result = build(folder, "supervision", to=formats, **DEMO_REPORT)
+    for fmt, path in result.files.items():
+        _out(f"Exported the demo's supervision report: {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
 
 
 def _cmd_voila(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ from workbench.annotations import AnnotationTable
 if TYPE_CHECKING:
     from workbench.store import Project
 
-__all__ = ["DEMO_CASES", "Act", "build_demo", "interaction_script", "render_film"]
+__all__ = ["DEMO_CASES", "DEMO_REPORT", "Act", "build_demo", "interaction_script", "render_film"]
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +237,10 @@ def _coded(acts: Sequence[Act], coder: str, rng: np.random.Generator, faithful: 
                 code = swaps[code]
         rows.append({"actor": a.actor, "code": code, "onset_ms": on, "offset_ms": off, "coder": coder})
     return AnnotationTable(rows)
+
+
+#: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster.
+DEMO_REPORT: dict[str, str] = {"case": "Aster", "session": "supervision of SRS 1", "name": "supervision-Aster-demo"}
 
 
 def build_demo(folder: str | Path, *, seed: int = 7) -> Project:
