@@ -13,4 +13,5 @@ if __name__ == "__main__":
         if wanted and script.stem not in wanted:
             continue
         print(f"== {script.stem}", flush=True)
+        sys.argv = [str(script)]  # each benchmark parses its own options: give it none (its defaults)
         runpy.run_path(str(script), run_name="__main__")
