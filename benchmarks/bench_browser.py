@@ -51,7 +51,7 @@ from tests.fixtures.browser import (  # noqa: E402
 )
 
 VIDEO = "document.querySelector('[data-wb=player] video')"
-BARS = "[data-wb=timeline] .mark-rect.role-mark path"
+BARS = "[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path"
 BIG_MINUTES = 30
 BIG_ANNOTATIONS = 5000
 TARGETS = {"seek": 150.0, "key": 250.0, "timeline": 1500.0}
@@ -68,7 +68,7 @@ PROBE = """
     const v = document.querySelector('[data-wb=player] video');
     if (!R.video && v && v.readyState >= 1) R.video = t;
     if (!R.chart && R.review) {
-      const n = document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark path').length;
+      const n = document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path').length;
       if (n > 0 && n >= (window.__wbExpect || 1)) R.chart = t;
     }
     if (!(R.review && R.rows && R.video && R.chart)) requestAnimationFrame(poll);
@@ -259,7 +259,8 @@ def key_latencies(page: Any, n: int, times_ms: list[int], key: str = "1") -> dic
                             R.id = Number(tr.dataset.id);
                             obs.disconnect();
                             const poll = () => {
-                                const bars = document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark path');
+                                const bars = document.querySelectorAll(
+                                    '[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path');
                                 for (const p of bars) {
                                     if (p.__data__ && p.__data__.datum && p.__data__.datum.id === R.id) {
                                         R.bar = performance.now();

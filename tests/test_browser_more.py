@@ -51,7 +51,7 @@ pytestmark = pytest.mark.browser
 
 FRAME_MS = 40  # the demo film runs at 25 fps
 VIDEO = "document.querySelector('[data-wb=player] video')"
-BARS = "[data-wb=timeline] .mark-rect.role-mark path"
+BARS = "[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path"
 SHOTS = Path(tempfile.gettempdir()) / "wb-browser-shots"
 SUPERVISOR = "supervisor"
 LOAD_TIMEOUT_MS = 150_000
@@ -308,6 +308,36 @@ def test_playhead_follows_playback(views: dict[str, ReviewPage]) -> None:
     print(f"\nplayhead: follows a seek in {follow_ms:.0f} ms (polled); trails playback by {lag:.0f} ms (median);"
           f" moved {xs[-1] - xs[0]:.0f} px in 1.5 s at {slope:.1f} px/s")  # fmt: skip
     shoot(page, "voila-micro", full_page=True)
+
+
+DOTS = """() => [...document.querySelectorAll('[data-wb=timeline] .mark-symbol.role-mark path')]
+    .filter(p => p.__data__ && p.__data__.datum && p.__data__.datum.onset_s !== undefined)
+    .map(p => { const r = p.getBoundingClientRect(); return [p.__data__.datum.onset_s, r.left + r.width / 2,
+                                                             r.top + r.height / 2]; })"""
+
+
+def test_brushing_the_overview_zooms_the_timeline(views: dict[str, ReviewPage]) -> None:
+    page = ready(views["voila"])
+    page.locator("[data-wb=timeline]").scroll_into_view_if_needed()
+    dots = np.array(page.evaluate(DOTS))  # the overview strip: (onset s, screen x, screen y) per annotation
+    assert len(dots) == page.locator('[data-wb="annotation-row"]').count()
+    slope, intercept = np.polyfit(dots[:, 0], dots[:, 1], 1)
+    y = float(np.median(dots[:, 2]))
+    labels = lambda: sorted(t for t, _ in page.evaluate(AXIS))  # noqa: E731 - the timeline's axis labels (s)
+    assert labels()[0] == 0 and labels()[-1] >= 55
+
+    page.mouse.move(intercept + slope * 20, y)
+    page.mouse.down()
+    page.mouse.move(intercept + slope * 25, y, steps=5)
+    page.mouse.move(intercept + slope * 30, y, steps=5)
+    page.mouse.up()
+    zoomed = wait_until(lambda: (ls := labels()) and ls[0] >= 19 and ls[-1] <= 31 and ls, 5,
+                        "the timeline's axis within the brushed 20-30 s")  # fmt: skip
+    assert len(zoomed) >= 4, zoomed
+    shoot(page, "voila-brushed")
+
+    page.mouse.click(intercept + slope * 50, y)  # a click on the strip clears the brush: all of it again
+    wait_until(lambda: (ls := labels()) and ls[0] == 0 and ls[-1] >= 55, 5, "the whole recording again")
 
 
 # -- (c) supervision mode -----------------------------------------------------------------------

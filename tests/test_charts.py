@@ -49,8 +49,34 @@ def test_review_timeline_draws_codes_outside_the_scheme_in_grey() -> None:
     spec = review_timeline(frame, links, scheme, duration_ms=5000).to_dict()
     scales = [
         layer["encoding"]["color"]["scale"]
-        for layer in spec["layer"]
+        for layer in spec["vconcat"][1]["layer"]
         if "color" in layer.get("encoding", {}) and "scale" in layer["encoding"]["color"]
     ]
     assert scales, "the annotation layer has a colour scale"
     assert scales[0]["domain"][-1] == "(not in scheme)" and scales[0]["range"][-1] == "#9e9e9e"
+
+
+def test_brushing_the_overview_zooms_the_review_timeline() -> None:
+    """Compiled by Vega-Lite (vl-convert): the timeline's x domain is the overview's brush, and nothing
+    else (a scale binding, for instance, would silently take the domain over)."""
+    import vl_convert
+
+    from workbench.analysis.contingency import contingencies
+    from workbench.charts import contingency_links, review_timeline
+
+    scheme = default_scheme()
+    table = AnnotationTable(ROWS)
+    frame = timeline_frame(table, scheme)
+    spec = review_timeline(frame, contingency_links(contingencies(table, scheme), frame), scheme, duration_ms=8000)
+    vega = vl_convert.vegalite_to_vega(spec.to_dict())
+    brush = [s for s in vega["signals"] if s["name"] == "span"]
+    assert brush, "the overview's brush is a signal of the compiled chart"
+    x_scales = [s for s in vega["scales"] if s["name"].endswith("_x")]
+    assert len(x_scales) == 2
+    overview, timeline = sorted(x_scales, key=lambda s: "domainRaw" in s)
+    assert overview["domain"] == [0, 8] and "domainRaw" not in overview
+    assert "span" in timeline["domainRaw"]["signal"]
+    # without a brush the timeline shows the whole recording, 0 to 8 s, though the data end at 3.5 s
+    assert frame["end_s"].max() < 4
+    svg = vl_convert.vegalite_to_svg(spec.to_dict()).replace(" ", "")
+    assert ">8<" in svg or ">8.0<" in svg  # the last axis label

@@ -140,7 +140,7 @@ def test_supervision_mode_marks_disagreements(project: tuple[Project, int]) -> N
     assert rows[("trainee", "receiving-words")] is True  # a different code for the same act
     assert rows[("supervisor", "receiving-responding")] is True  # only the supervisor coded it
     assert "1 of 3 events agree" in review.agreement.value  # iv = iv; rw ~ sn (code); rr alone
-    lanes = {r["lane"] for r in review.chart.chart.layer[0].data.to_dict("records")}
+    lanes = {r["lane"] for r in review.chart.chart.vconcat[1].layer[0].data.to_dict("records")}
     assert lanes == {"child · supervisor", "child · trainee", "parent · supervisor", "parent · trainee"}
 
 

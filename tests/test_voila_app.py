@@ -132,7 +132,7 @@ def app_page(chromium: Any, voila_app: VoilaApp) -> Iterator[AppPage]:
         page.wait_for_selector("[data-wb=annotation-row]", timeout=LOAD_TIMEOUT_MS)
         page.wait_for_function(f"{VIDEO} && {VIDEO}.readyState >= 1", timeout=LOAD_TIMEOUT_MS)
         page.wait_for_function(
-            "document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark path').length === "
+            "document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path').length === "
             "document.querySelectorAll('[data-wb=annotation-row]').length",
             timeout=LOAD_TIMEOUT_MS,
         )

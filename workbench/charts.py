@@ -7,6 +7,7 @@ with vl-convert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import altair as alt
@@ -193,6 +194,12 @@ def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 OUTCOME_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#d62728"}
 
 
+def lane_label_width(lanes: Sequence[str]) -> int:
+    """Pixels for the lane names left of the review timeline (about 6.5 px a character, 40 to 220)."""
+    longest = max((len(str(lane)) for lane in lanes), default=0)
+    return int(min(220, max(40, 16 + 6.5 * longest)))
+
+
 def review_timeline(
     frame: pd.DataFrame,
     links: pd.DataFrame,
@@ -200,27 +207,51 @@ def review_timeline(
     *,
     duration_ms: int,
     lane_height: int = 34,
-) -> alt.LayerChart:
+    label_width: int | None = None,
+) -> alt.VConcatChart:
     """The review widget's timeline: lanes of annotations, contingency links, missed initiatives, a playhead.
 
-    Interactive parameters, for ``alt.JupyterChart``: ``playhead`` (ms, drives the
-    red rule), ``pick`` (a clicked mark's ``id`` and ``onset_ms``) and ``zoom``
-    (drag or wheel on the x axis). Rows of ``frame`` with ``disagree`` true get a
+    Two views, one above the other: an overview strip of the whole recording (a dot per
+    annotation) where a brush, dragged across it, zooms the timeline below into that span
+    (a click on the strip shows all again); and the timeline itself.
+
+    Interactive parameters, for ``alt.JupyterChart``: ``playhead`` (ms, drives the red
+    rule on both views), ``pick`` (a clicked mark's ``id`` and ``onset_ms``) and ``span``
+    (the brushed interval, in seconds). Rows of ``frame`` with ``disagree`` true get a
     red outline.
+
+    The lane names take ``label_width`` pixels (default :func:`lane_label_width`) left of
+    both views, and each view is as wide as its container (``width="container"``): Vega-Lite
+    cannot fit a concatenation into its container, so the container must leave that room
+    beside it (the review widget's chart is ``calc(100% - label_width)`` wide).
+
+    Returns
+    -------
+    alt.VConcatChart
+        ``vconcat[0]`` the overview, ``vconcat[1]`` the timeline: a layer of bars, answered
+        links, missed initiatives, the playhead and an invisible extent (0 to ``duration_ms``).
     """
     category_scale = _category_scale(frame, scheme)
     frame = frame.copy()
     if "disagree" not in frame:
         frame["disagree"] = False
     lanes = sorted(frame["lane"].unique()) or [""]
-    y = alt.Y("lane:N", title=None, sort=lanes, scale=alt.Scale(domain=lanes))
+    gutter = label_width or lane_label_width(lanes)
+    y = alt.Y(
+        "lane:N",
+        title=None,
+        sort=lanes,
+        scale=alt.Scale(domain=lanes),
+        axis=alt.Axis(minExtent=gutter, maxExtent=gutter, labelLimit=gutter - 10),
+    )
     playhead = alt.param(name="playhead", value=0)
     pick = alt.selection_point(name="pick", fields=["id", "onset_ms"], on="click", empty=False)
-    zoom = alt.selection_interval(name="zoom", encodings=["x"], bind="scales")
-    x_scale = alt.Scale(domain=[0, max(duration_ms / 1000, 1)])
+    span = alt.selection_interval(name="span", encodings=["x"])
+    extent = [0, max(duration_ms / 1000, 1)]
+    x_scale = alt.Scale(domain={"param": "span"}, nice=False)  # the brushed span; all of it when none
     bars = (
         alt.Chart(frame)
-        .mark_bar(height=lane_height * 0.45, cornerRadius=2)
+        .mark_bar(height=lane_height * 0.45, cornerRadius=2, clip=True)
         .encode(
             x=alt.X("onset_s:Q", title="time (s)", scale=x_scale),
             x2="end_s:Q",
@@ -241,13 +272,13 @@ def review_timeline(
                 "id:Q",
             ],
         )
-        .add_params(pick, zoom)
+        .add_params(pick)
     )
     outcome_scale = alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values()))
     answered = links[links["outcome"] != "missed"]
     link_layer = (
         alt.Chart(answered)
-        .mark_rule(strokeWidth=1.5, opacity=0.7)
+        .mark_rule(strokeWidth=1.5, opacity=0.7, clip=True)
         .encode(
             x=alt.X("from_s:Q", scale=x_scale),
             x2="to_s:Q",
@@ -258,7 +289,7 @@ def review_timeline(
     )
     missed = (
         alt.Chart(links[links["outcome"] == "missed"])
-        .mark_point(shape="cross", size=140, strokeWidth=3, filled=False)
+        .mark_point(shape="cross", size=140, strokeWidth=3, filled=False, clip=True)
         .encode(
             x=alt.X("from_s:Q", scale=x_scale),
             y=alt.Y("from_lane:N", sort=lanes, scale=alt.Scale(domain=lanes)),
@@ -269,15 +300,45 @@ def review_timeline(
     head = (
         alt.Chart(pd.DataFrame({"x": [0]}))
         .transform_calculate(x="playhead / 1000")
-        .mark_rule(color="#d62728", strokeWidth=2)
+        .mark_rule(color="#d62728", strokeWidth=2, clip=True)
         .encode(x=alt.X("x:Q", scale=x_scale))
     )
-    return (
-        alt.layer(bars, link_layer, missed, head)
-        .add_params(playhead)
+    # the timeline's extent without a brush: 0 to the recording's end, whatever the data
+    ends = alt.Chart(pd.DataFrame({"x": extent})).mark_point(size=0, opacity=0).encode(x=alt.X("x:Q", scale=x_scale))
+    timeline = (
+        alt.layer(bars, link_layer, missed, head, ends)
         .resolve_scale(color="independent")
         .properties(width="container", height=max(60, lane_height * len(lanes)))
     )
+    whole = alt.Scale(domain=extent, nice=False)
+    dots = (
+        alt.Chart(frame)
+        .mark_circle(size=14, opacity=0.9)
+        .encode(
+            x=alt.X("onset_s:Q", scale=whole, axis=None),
+            y=alt.Y(
+                "lane:N",
+                sort=lanes,
+                scale=alt.Scale(domain=lanes),
+                axis=alt.Axis(labels=False, ticks=False, domain=False, title=None, minExtent=gutter, maxExtent=gutter),
+            ),
+            color=alt.Color("category:N", scale=category_scale, legend=None),
+        )
+        .add_params(span)
+    )
+    where = (
+        alt.Chart(pd.DataFrame({"x": [0]}))
+        .transform_calculate(x="playhead / 1000")
+        .mark_rule(color="#444", strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", scale=whole))
+    )
+    overview = alt.layer(dots, where).properties(
+        width="container", height=max(24, 6 * len(lanes)), title=alt.TitleParams(
+            "drag across this strip to zoom the timeline into a span; click it to see all",
+            fontSize=10, fontWeight="normal", color="#666", anchor="start",
+        )
+    )
+    return alt.vconcat(overview, timeline, spacing=4).add_params(playhead)
 
 
 # -- outcomes across cases (workbench.analysis.outcomes) ----------------------------------------------

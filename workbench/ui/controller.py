@@ -24,7 +24,7 @@ import pandas as pd
 from workbench.analysis.agreement import match_events, per_code_agreement
 from workbench.analysis.contingency import contingencies
 from workbench.annotations import AnnotationTable
-from workbench.charts import contingency_links, review_timeline, timeline_frame
+from workbench.charts import contingency_links, lane_label_width, review_timeline, timeline_frame
 from workbench.errors import ConflictError, WorkbenchError
 from workbench.model import Recording
 from workbench.store import Project
@@ -49,6 +49,8 @@ _OFFLINE_ENABLED = False
 
 #: Columns of the timeline frame the chart uses (encodings, tooltip, the ``pick`` selection).
 CHART_COLUMNS = ["id", "lane", "label", "category", "kind", "onset_ms", "offset_ms", "onset_s", "end_s", "disagree"]
+#: Views of :func:`workbench.charts.review_timeline`'s vertical concatenation.
+OVERVIEW_VIEW, TIMELINE_VIEW = 0, 1
 #: A timeline click seeks from Python only when the video is further than this from the bar's onset
 #: (the player has usually seeked already, in the browser).
 PICK_SLACK_MS = 250
@@ -334,7 +336,8 @@ class Review(ipw.VBox):
 
     def _new_chart_widget(self, chart: alt.TopLevelMixin) -> alt.JupyterChart:
         widget = alt.JupyterChart(chart, embed_options={"actions": False})
-        widget.layout.width = "100%"  # width="container" measures this element: without it, 0 px
+        # width="container" measures this element (without a width, 0 px); the lane names go beside it
+        widget.layout.width = f"calc(100% - {self._label_width + 12}px)"
         widget.params.playhead = self.player.current_ms
         widget.selections.observe(self._on_chart_pick, "pick")
         return widget
@@ -348,7 +351,7 @@ class Review(ipw.VBox):
             bars["disagree"] = False
         return [bars, links[links["outcome"] != "missed"], links[links["outcome"] == "missed"]]
 
-    def _data_names(self, chart: alt.LayerChart, frame: pd.DataFrame, links: pd.DataFrame) -> list[str] | None:
+    def _data_names(self, chart: alt.VConcatChart, frame: pd.DataFrame, links: pd.DataFrame) -> list[str] | None:
         """The names of the chart widget's datasets that :meth:`_draw_chart` can replace, or None.
 
         None when the chart's layers do not hold what :meth:`_layer_data` computes (the chart builder
@@ -357,10 +360,11 @@ class Review(ipw.VBox):
         if not hasattr(self.chart, "_py_to_js_updates"):
             return None
         try:
-            layers = self.chart.spec["layer"]
+            layers = self.chart.spec["vconcat"][TIMELINE_VIEW]["layer"]
             names = [layers[i]["data"]["name"] for i in range(3)]
+            timeline = chart.vconcat[TIMELINE_VIEW]
             same = all(
-                isinstance(chart.layer[i].data, pd.DataFrame) and chart.layer[i].data.equals(df)
+                isinstance(timeline.layer[i].data, pd.DataFrame) and timeline.layer[i].data.equals(df)
                 for i, df in enumerate(self._layer_data(frame, links))
             )
         except (KeyError, IndexError, TypeError, AttributeError):
@@ -378,8 +382,9 @@ class Review(ipw.VBox):
                 {"namespace": "data", "name": name, "scope": [], "value": alt.to_values(df)["values"]}
                 for name, df in zip(names, data, strict=True)
             ]
-            for layer, df in zip(self.chart.chart.layer, data, strict=False):
+            for layer, df in zip(self.chart.chart.vconcat[TIMELINE_VIEW].layer, data, strict=False):
                 layer.data = df  # the Python-side chart stays what the browser shows (no re-embed)
+            self.chart.chart.vconcat[OVERVIEW_VIEW].layer[0].data = data[0]  # the overview's dots: same dataset
             return
         chart = self._chart(frame, links)
         self._replace_chart(chart)
@@ -396,12 +401,15 @@ class Review(ipw.VBox):
         self.timeline.children = [self.chart]
         old.close()
 
-    def _chart(self, frame: pd.DataFrame | None = None, links: pd.DataFrame | None = None) -> alt.LayerChart:
+    def _chart(self, frame: pd.DataFrame | None = None, links: pd.DataFrame | None = None) -> alt.VConcatChart:
         if frame is None:
             frame = timeline_frame(AnnotationTable.empty(), self.scheme)
         if links is None:
             links = contingency_links(contingencies(AnnotationTable.empty(), self.scheme), frame)
-        return review_timeline(frame, links, self.scheme, duration_ms=self.recording.duration_ms)
+        self._label_width = lane_label_width(sorted(frame["lane"].unique()))
+        return review_timeline(
+            frame, links, self.scheme, duration_ms=self.recording.duration_ms, label_width=self._label_width
+        )
 
     # -- events ------------------------------------------------------------------------
 
