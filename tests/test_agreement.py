@@ -361,6 +361,19 @@ def test_match_events_chains_across_a_long_run_and_keeps_its_columns() -> None:
     assert list(empty.columns) == list(m.columns) and len(empty) == 0
 
 
+def test_per_code_agreement_counts_each_coders_events_and_the_agreeing_pairs() -> None:
+    # counted by hand: A x@0, x@10s, y@20s; B x@0, y@10s, z@50s (no two onsets within 1 s but the pairs)
+    a = _table([("c", "x", 0, None), ("c", "x", 10_000, None), ("c", "y", 20_000, None)])
+    b = _table([("c", "x", 0, None), ("c", "y", 10_000, None), ("c", "z", 50_000, None)])
+    table = per_code_agreement(match_events(a, b, tolerance_ms=1000)).set_index("code")
+    assert table.loc["x"].tolist() == [2, 1, 1, pytest.approx(2 / 3)]  # n_a, n_b, agreed, 2*agreed/(n_a+n_b)
+    assert table.loc["y"].tolist() == [1, 1, 0, 0.0]
+    assert table.loc["z"].tolist() == [0, 1, 0, 0.0]
+    assert list(table.index) == ["x", "y", "z"]
+    none = per_code_agreement(match_events(AnnotationTable.empty(), AnnotationTable.empty()))
+    assert len(none) == 0 and list(none.columns) == ["code", "n_a", "n_b", "agreed", "agreement"]
+
+
 # -- Krippendorff's alpha -------------------------------------------------------------------------
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C (nominal data,

@@ -264,14 +264,22 @@ def per_code_agreement(matched: pd.DataFrame) -> pd.DataFrame:
         have an agreeing partner), sorted by code.
     """
     codes = sorted((set(matched["code_a"]) | set(matched["code_b"])) - {UNMATCHED})
-    rows = []
-    for code in codes:
-        n_a = int((matched["code_a"] == code).sum())
-        n_b = int((matched["code_b"] == code).sum())
-        agreed = int(((matched["status"] == "agree") & (matched["code_a"] == code)).sum())
-        rows.append({"code": code, "n_a": n_a, "n_b": n_b, "agreed": agreed,
-                     "agreement": 2 * agreed / (n_a + n_b) if n_a + n_b else np.nan})
-    return pd.DataFrame(rows, columns=["code", "n_a", "n_b", "agreed", "agreement"])
+    n_a = matched["code_a"].value_counts().reindex(codes, fill_value=0)
+    n_b = matched["code_b"].value_counts().reindex(codes, fill_value=0)
+    agreed = matched.loc[matched["status"] == "agree", "code_a"].value_counts().reindex(codes, fill_value=0)
+    total = (n_a + n_b).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, 2 * agreed.to_numpy() / np.maximum(total, 1), np.nan)
+    return pd.DataFrame(
+        {
+            "code": pd.Series(codes, dtype=object),
+            "n_a": n_a.to_numpy(dtype=int),
+            "n_b": n_b.to_numpy(dtype=int),
+            "agreed": agreed.to_numpy(dtype=int),
+            "agreement": share.astype(float),
+        },
+        columns=["code", "n_a", "n_b", "agreed", "agreement"],
+    )
 
 
 # -- selection and checks -----------------------------------------------------------------------
