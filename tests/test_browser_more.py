@@ -311,16 +311,17 @@ def test_playhead_follows_playback(views: dict[str, ReviewPage]) -> None:
 
 
 DOTS = """() => [...document.querySelectorAll('[data-wb=timeline] .mark-symbol.role-mark path')]
-    .filter(p => p.__data__ && p.__data__.datum && p.__data__.datum.onset_s !== undefined)
-    .map(p => { const r = p.getBoundingClientRect(); return [p.__data__.datum.onset_s, r.left + r.width / 2,
+    .filter(p => p.__data__ && p.__data__.datum && p.__data__.datum.at !== undefined)
+    .map(p => { const r = p.getBoundingClientRect(); return [p.__data__.datum.at, r.left + r.width / 2,
                                                              r.top + r.height / 2]; })"""
 
 
 def test_brushing_the_overview_zooms_the_timeline(views: dict[str, ReviewPage]) -> None:
     page = ready(views["voila"])
     page.locator("[data-wb=timeline]").scroll_into_view_if_needed()
-    dots = np.array(page.evaluate(DOTS))  # the overview strip: (onset s, screen x, screen y) per annotation
-    assert len(dots) == page.locator('[data-wb="annotation-row"]').count()
+    dots = np.array(page.evaluate(DOTS))  # the overview strip: (time s, screen x, screen y) of its dots
+    # a dot per lane and 0.1 s slot of the 60 s film: one per annotation but where two share a slot
+    assert 0.9 * page.locator('[data-wb="annotation-row"]').count() <= len(dots)
     slope, intercept = np.polyfit(dots[:, 0], dots[:, 1], 1)
     y = float(np.median(dots[:, 2]))
     labels = lambda: sorted(t for t, _ in page.evaluate(AXIS))  # noqa: E731 - the timeline's axis labels (s)

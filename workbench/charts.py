@@ -194,6 +194,10 @@ def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 OUTCOME_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#d62728"}
 
 
+#: Dots across the review timeline's overview strip, at most, per lane.
+OVERVIEW_SLOTS = 600
+
+
 def lane_label_width(lanes: Sequence[str]) -> int:
     """Pixels for the lane names left of the review timeline (about 6.5 px a character, 40 to 220)."""
     longest = max((len(str(lane)) for lane in lanes), default=0)
@@ -211,9 +215,10 @@ def review_timeline(
 ) -> alt.VConcatChart:
     """The review widget's timeline: lanes of annotations, contingency links, missed initiatives, a playhead.
 
-    Two views, one above the other: an overview strip of the whole recording (a dot per
-    annotation) where a brush, dragged across it, zooms the timeline below into that span
-    (a click on the strip shows all again); and the timeline itself.
+    Two views, one above the other: an overview strip of the whole recording (a dot where a
+    lane has annotations, at most :data:`OVERVIEW_SLOTS` per lane) where a brush, dragged
+    across it, zooms the timeline below into that span (a click on the strip shows all
+    again); and the timeline itself.
 
     Interactive parameters, for ``alt.JupyterChart``: ``playhead`` (ms, drives the red
     rule on both views), ``pick`` (a clicked mark's ``id`` and ``onset_ms``) and ``span``
@@ -311,11 +316,17 @@ def review_timeline(
         .properties(width="container", height=max(60, lane_height * len(lanes)))
     )
     whole = alt.Scale(domain=extent, nice=False)
+    # one dot per lane and slot of about a pixel (600 slots over the recording): a long session's strip
+    # draws hundreds of dots, not thousands, and looks the same
+    step = max(extent[1] / OVERVIEW_SLOTS, 0.05)
     dots = (
         alt.Chart(frame)
+        .transform_calculate(slot=f"floor(datum.onset_s / {step!r})")
+        .transform_aggregate(first="argmin(onset_s)", groupby=["lane", "slot"])
+        .transform_calculate(at=f"(datum.slot + 0.5) * {step!r}", category="datum.first.category")
         .mark_circle(size=14, opacity=0.9)
         .encode(
-            x=alt.X("onset_s:Q", scale=whole, axis=None),
+            x=alt.X("at:Q", scale=whole, axis=None),
             y=alt.Y(
                 "lane:N",
                 sort=lanes,
