@@ -74,6 +74,7 @@ import pandas as pd
 
 from workbench.annotations import AnnotationTable
 from workbench.errors import NotFoundError, StoreError, WorkbenchError
+from workbench.io._common import atomic_write_bytes
 from workbench.model import Recording
 from workbench.scheme import CodingScheme
 
@@ -516,8 +517,41 @@ def _select_recordings(project: Any, recordings: Iterable[Recording | int] | Non
     return out
 
 
-def _plan(project: Any, task: Task, params: dict[str, Any], recs: Sequence[Recording]) -> list[_Job]:
-    """One job per distinct key: media jobs are shared by recordings of the same video."""
+@dataclass(frozen=True)
+class _AnnotationRows:
+    """What annotation tasks read, once per batch: each recording's rows (without ``version``) and digests."""
+
+    scheme: CodingScheme
+    scheme_digest: str
+    rows: dict[int, pd.DataFrame]
+    digests: dict[int, str]
+
+
+def _annotation_rows(project: Any, recs: Sequence[Recording]) -> _AnnotationRows:
+    scheme = project.scheme
+    if len(recs) == 1:
+        frame = project.annotations(recs[0]).to_dataframe()
+    else:
+        frame = project.annotations().to_dataframe() if recs else pd.DataFrame(columns=["recording_id"])
+    frame = frame.drop(columns=["version"], errors="ignore")
+    groups = dict(tuple(frame.groupby("recording_id", sort=False))) if len(frame) else {}
+    rows = {int(rec.id): groups.get(rec.id, frame.iloc[0:0]).reset_index(drop=True) for rec in recs}
+    digests = {i: _annotations_digest(r) for i, r in rows.items()}
+    return _AnnotationRows(scheme, _digest(scheme.to_dict()), rows, digests)
+
+
+def _plan(
+    project: Any,
+    task: Task,
+    params: dict[str, Any],
+    recs: Sequence[Recording],
+    annotations: _AnnotationRows | None = None,
+) -> list[_Job]:
+    """One job per distinct key: media jobs are shared by recordings of the same video.
+
+    ``annotations`` (read by :func:`_annotation_rows` when not given) lets several annotation tasks
+    of one batch share one read of the store.
+    """
     base = {"task": task.name, "version": task.version, "params": params}
     jobs: dict[str, _Job] = {}
     if task.source == "media":
@@ -531,22 +565,19 @@ def _plan(project: Any, task: Task, params: dict[str, Any], recs: Sequence[Recor
             problem = None if path.is_file() else f"Expected the video file at {path}, but it is missing."
             jobs[key] = _Job(task, key, rec.sha256, [rec.id], path, params, problem=problem)
         return list(jobs.values())
-    frame = project.annotations().to_dataframe() if recs else pd.DataFrame()
-    scheme = project.scheme
-    scheme_digest = _digest(scheme.to_dict())
+    read = annotations if annotations is not None else _annotation_rows(project, recs)
     for rec in recs:
-        rows = frame[frame["recording_id"] == rec.id].drop(columns=["version"], errors="ignore")
-        rows = rows.reset_index(drop=True)
+        rows = read.rows[int(rec.id)]
         digest = _digest(
             {
                 "recording": rec.id,
                 "duration_ms": rec.duration_ms,
-                "scheme": scheme_digest,
-                "rows": _annotations_digest(rows),
+                "scheme": read.scheme_digest,
+                "rows": read.digests[int(rec.id)],
             }
         )
         key = f"{rec.sha256}-{_digest({**base, 'input': digest})}"
-        source = AnnotationInput(int(rec.id), rows, scheme, int(rec.duration_ms))
+        source = AnnotationInput(int(rec.id), rows, read.scheme, int(rec.duration_ms))
         jobs[key] = _Job(task, key, rec.sha256, [rec.id], source, params, input_digest=digest)
     return list(jobs.values())
 
@@ -775,12 +806,7 @@ def _write_result(folder: Path, key: str, value: Any, task: Task) -> tuple[Path,
             f"but got {type(value).__name__}."
         )
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{path.name}.{uuid.uuid4().hex[:8]}.part"
-    try:
-        part.write_bytes(data)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
+    atomic_write_bytes(path, data)
     return path, attrs
 
 
@@ -839,13 +865,8 @@ class _Index:
                 merged.pop(key, None)
         self.entries = merged
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        part = self.path.with_name(f".{_INDEX}.{uuid.uuid4().hex[:8]}.part")
         text = json.dumps({"format": 1, "results": merged}, indent=1, sort_keys=True, ensure_ascii=False)
-        try:
-            part.write_text(text + "\n", encoding="utf-8")
-            os.replace(part, self.path)
-        finally:
-            part.unlink(missing_ok=True)
+        atomic_write_bytes(self.path, (text + "\n").encode("utf-8"))
         self.dirty.clear()
         self.last_flush = time.monotonic()
 
@@ -1089,7 +1110,8 @@ def run_batch(
         root = _results_root(proj)
         recs = _select_recordings(proj, recordings)
         names = _recording_names(proj, recs)
-        plans = {t.name: _plan(proj, t, task_params[t.name], recs) for t in chosen}
+        read = _annotation_rows(proj, recs) if any(t.source != "media" for t in chosen) else None
+        plans = {t.name: _plan(proj, t, task_params[t.name], recs, read) for t in chosen}
     indexes = {t.name: _Index(root / t.name) for t in chosen}
     results: list[JobResult] = []
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import hashlib
 import json
-import logging
 import os
 import re
 import shutil
@@ -51,13 +51,13 @@ import sqlalchemy as sa
 
 from workbench.errors import StoreError
 from workbench.store import schema as t
+from workbench.store.project import _now, _utc
 
 if TYPE_CHECKING:
     from workbench.store.project import Project
 
 __all__ = ["BackupEntry", "BackupInfo", "backup_project", "find_pg_tool", "list_backups", "restore_backup"]
 
-log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 FORMAT = "vig-workbench-backup"
@@ -120,10 +120,6 @@ def _copy_private(src: Path, dest: Path) -> None:
     shutil.copyfile(src, dest)
     with suppress(OSError):
         dest.chmod(0o600)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _referenced_files(rows: Iterable[str | None]) -> list[str]:
@@ -222,12 +218,6 @@ def find_pg_tool(name: str, server_major: int | None = None) -> Path:
         f"Expected {name} of PostgreSQL {server_major} or newer (the server's version), but the newest found is "
         f"{best[1]} ({best[0]}). Install a newer PostgreSQL client or set WORKBENCH_PG_BINDIR."
     )
-
-
-def _glob(pattern: str) -> list[str]:
-    import glob
-
-    return glob.glob(pattern)
 
 
 def _conninfo(url: sa.URL) -> tuple[str, dict[str, str]]:
@@ -399,14 +389,18 @@ def _copy_files(project: Project, stored: list[str], part: Path) -> tuple[list[d
     return files, missing
 
 
+def _glob(pattern: str) -> list[str]:
+    """The folders a pattern names (a seam for tests that hide installed PostgreSQL tools)."""
+    return glob.glob(pattern)
+
+
 def list_backups(project: Project) -> list[BackupEntry]:
     """The backups the workbench made of ``project`` (from its ``backups`` table), oldest first."""
     with project._read() as conn:
         rows = conn.execute(sa.select(t.backups).order_by(t.backups.c.made_at, t.backups.c.id)).all()
     out = []
     for r in rows:
-        made = r.made_at if r.made_at.tzinfo else r.made_at.replace(tzinfo=dt.UTC)
-        out.append(BackupEntry(r.id, Path(r.path), r.kind, made, r.made_by, int(r.bytes)))
+        out.append(BackupEntry(r.id, Path(r.path), r.kind, _utc(r.made_at), r.made_by, int(r.bytes)))
     return out
 
 

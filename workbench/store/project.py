@@ -838,6 +838,8 @@ class Project:
         row_id: int,
         expected_version: int | None,
         values: Mapping[str, Any],
+        *,
+        case_id: int | None = None,
     ) -> Row:
         stmt = sa.update(table).where(table.c.id == row_id)
         if expected_version is not None:
@@ -851,7 +853,8 @@ class Project:
             for k, v in values.items()
             if k not in _NOT_AUDITED or k == "real_name"
         }
-        case_id = self._case_of(conn, kind, row._mapping)
+        if case_id is None:
+            case_id = self._case_of(conn, kind, row._mapping)
         self._audit(conn, "update", kind, row_id, case_id, {"changed": changed, "version": row.version})
         return row
 
@@ -1548,12 +1551,12 @@ class Project:
             return []
         with self._write() as conn:
             self._lock_recording(conn, rid)
-            problems = self._annotation_problems(conn, rid, rows, labels)
+            case_id = self._case_of(conn, "annotation", {"recording_id": rid})
+            problems = self._annotation_problems(conn, rid, rows, labels, case_id=case_id)
             if problems:
                 raise AnnotationError(problems, source=source)
             stmt = sa.insert(t.annotations).returning(t.annotations.c.id, sort_by_parameter_order=True)
             ids = [int(i) for i in conn.execute(stmt, rows).scalars().all()]
-            case_id = self._case_of(conn, "annotation", {"recording_id": rid})
             if len(ids) == 1:
                 details = {"id": ids[0], **_snapshot(rows[0])}
                 self._audit(conn, "add", "annotation", ids[0], case_id, details)
@@ -1574,10 +1577,12 @@ class Project:
         rows: list[dict[str, Any]],
         labels: list[str],
         exclude_ids: Iterable[int] = (),
+        case_id: int | None = None,
     ) -> list[str]:
         """What the store refuses in validated rows: times beyond the recording's end, actors who
         are not participants of the case (when it has any), overlapping state events of one
-        mutually exclusive group (same actor and coder, against each other and the stored rows)."""
+        mutually exclusive group (same actor and coder, against each other and the stored rows).
+        ``case_id`` is the recording's case, if the caller has it already."""
         duration = self._duration(conn, rid)
         problems: list[str] = []
         for label, r in zip(labels, rows, strict=True):
@@ -1588,7 +1593,8 @@ class Project:
                         f"but got {int(r[name])}."
                     )
                     break
-        case_id = self._case_of(conn, "annotation", {"recording_id": rid})
+        if case_id is None:
+            case_id = self._case_of(conn, "annotation", {"recording_id": rid})
         known = set(
             conn.execute(sa.select(t.participants.c.label).where(t.participants.c.case_id == case_id)).scalars()
         )
@@ -1674,7 +1680,6 @@ class Project:
             )
             problems: list[str] = []
             for rid in rids:
-                self._duration(conn, rid)
                 stored = conn.execute(
                     sa.select(a.id, a.actor, a.code, a.onset_ms, a.offset_ms, a.coder)
                     .where(a.recording_id == rid)
@@ -1762,14 +1767,15 @@ class Project:
             checked = AnnotationTable([row], scheme=scheme, source=f"annotation {aid}").records()[0]
             self._lock_recording(conn, cur.recording_id)
             as_stored = {**checked, "coder": checked["coder"] or self.coder}
+            case_id = self._case_of(conn, "annotation", {"recording_id": cur.recording_id})
             problems = self._annotation_problems(
-                conn, cur.recording_id, [as_stored], [f"annotation {aid}"], exclude_ids=[aid]
+                conn, cur.recording_id, [as_stored], [f"annotation {aid}"], exclude_ids=[aid], case_id=case_id
             )
             if problems:
                 raise AnnotationError(problems, source=f"annotation {aid}")
             values = {c: checked[c] for c in _ANNOTATION_EDITABLE if checked[c] != getattr(cur, c)}
             values["updated_at"] = _now()
-            new = self._update(conn, t.annotations, "annotation", aid, cur.version, values)
+            new = self._update(conn, t.annotations, "annotation", aid, cur.version, values, case_id=case_id)
         return int(new.version)
 
     def delete_annotation(self, annotation_id: int, *, expected_version: int | None = None) -> None:

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from workbench.errors import WorkbenchError
 from workbench.store import schema as t
+from workbench.store.project import _now, _utc
 
 if TYPE_CHECKING:
     from workbench.model import Case
@@ -170,7 +171,7 @@ def _facts(project: Project, case: Case | int | str) -> _Facts:
     return _Facts(
         case_id=cid,
         pseudonym=c.pseudonym,
-        created_at=c.created_at if c.created_at is None or c.created_at.tzinfo else c.created_at.replace(tzinfo=dt.UTC),
+        created_at=_utc(c.created_at),
         recording_ids=tuple(rids),
         markers=tuple(dict.fromkeys(markers)),
         own_media=tuple(own),
@@ -401,7 +402,7 @@ def _purge_backups(project: Project, facts: _Facts) -> tuple[list[str], list[str
                 gone = {*inner_facts.own_media, *inner_facts.stills}
                 gone |= {p[: -len(".png")] + ".json" for p in inner_facts.stills if p.endswith(".png")}
                 manifest["files"] = [f for f in manifest.get("files", []) if f["path"] not in gone]
-                manifest["purged"] = [*manifest.get("purged", []), {"case_id": facts.case_id, "at": _iso_now()}]
+                manifest["purged"] = [*manifest.get("purged", []), {"case_id": facts.case_id, "at": _now().isoformat()}]
                 (entry.path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
                 inner = purge_case(copy, facts.case_id)
             db = entry.path / manifest["database"]["path"]
@@ -413,10 +414,6 @@ def _purge_backups(project: Project, facts: _Facts) -> tuple[list[str], list[str
         except WorkbenchError as exc:
             notes.append(f"{entry.path}: could not purge the case in this backup: {exc}")
     return purged, notes
-
-
-def _iso_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _backups_holding(project: Project, facts: _Facts) -> list[str]:
