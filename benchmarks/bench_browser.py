@@ -43,15 +43,15 @@ if str(ROOT) not in sys.path:
 
 from tests.fixtures.browser import (  # noqa: E402
     CHROMIUM_ARGS,
+    VIDEO,
     chromium_path,
     code_notebook,
     launch_server,
+    seek_in_browser,
     stop_server,
     wait_for_server,
 )
 
-VIDEO = "document.querySelector('[data-wb=player] video')"
-BARS = "[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path"
 BIG_MINUTES = 30
 BIG_ANNOTATIONS = 5000
 TARGETS = {"seek": 150.0, "key": 250.0, "timeline": 1500.0}
@@ -184,16 +184,6 @@ def open_review(browser: Any, url: str, expect_bars: int, timeout_s: float = 240
     return context, page, page.evaluate("window.__wbT")
 
 
-def seek_in_browser(page: Any, ms: float) -> None:
-    page.evaluate(
-        f"""ms => new Promise(resolve => {{
-            const v = {VIDEO};
-            v.pause();
-            v.addEventListener('seeked', () => resolve(), {{once: true}});
-            v.currentTime = ms / 1000;
-        }})""",
-        ms,
-    )
 
 
 def row_click_latencies(page: Any, n: int, rng: np.random.Generator, scroll: bool = False) -> dict[str, list[float]]:

@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 
 from tests.fixtures.browser import (  # noqa: E402
     CHROMIUM_ARGS,
+    VIDEO,
     _free_port,
     chromium_path,
     code_notebook,
@@ -45,8 +46,6 @@ from tests.fixtures.browser import (  # noqa: E402
     stop_server,
     wait_for_server,
 )
-
-VIDEO = "document.querySelector('[data-wb=player] video')"
 
 
 def noise_film(path: Path, mib: float) -> Path:

@@ -22,14 +22,13 @@ from typing import Any
 import pytest
 
 import workbench
-from tests.fixtures.browser import CODER, RECORDING, JupyterServer, ReviewPage, wait_until
+from tests.fixtures.browser import CODER, RECORDING, VIDEO, JupyterServer, ReviewPage, seek_in_browser, wait_until
 from workbench.errors import NotFoundError
 from workbench.store import Project
 
 pytestmark = pytest.mark.browser
 
 FRAME_MS = 40  # the demo film runs at 25 fps
-VIDEO = "document.querySelector('[data-wb=player] video')"
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +49,6 @@ def dom_ids(page: Any) -> list[int]:
     return [int(i) for i in page.eval_on_selector_all('[data-wb="annotation-row"]', "rs => rs.map(r => r.dataset.id)")]
 
 
-def seek_in_browser(page: Any, ms: float) -> None:
-    """Set ``video.currentTime`` (as a user script would) and wait until the browser has seeked."""
-    page.evaluate(
-        f"""ms => new Promise(resolve => {{
-            const v = {VIDEO};
-            v.pause();
-            v.addEventListener('seeked', () => resolve(), {{once: true}});
-            v.currentTime = ms / 1000;
-        }})""",
-        ms,
-    )
 
 
 def focus_player(page: Any) -> None:

@@ -22,7 +22,6 @@ import itertools
 import json
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +32,17 @@ import pytest
 
 import workbench
 from tests.fixtures.browser import (
+    BARS,
     CODER,
     NOTEBOOK,
     RECORDING,
+    VIDEO,
     JupyterServer,
     ReviewPage,
     code_notebook,
     review_notebook,
+    seek_in_browser,
+    shoot,
     wait_until,
 )
 from tests.fixtures.videos import WrittenVideo
@@ -50,9 +53,6 @@ from workbench.store import Project
 pytestmark = pytest.mark.browser
 
 FRAME_MS = 40  # the demo film runs at 25 fps
-VIDEO = "document.querySelector('[data-wb=player] video')"
-BARS = "[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path"
-SHOTS = Path(tempfile.gettempdir()) / "wb-browser-shots"
 SUPERVISOR = "supervisor"
 LOAD_TIMEOUT_MS = 150_000
 
@@ -180,25 +180,8 @@ def ready(view: ReviewPage, *, video: bool = True) -> Any:
     return page
 
 
-def shoot(page: Any, name: str, full_page: bool = False) -> Path:
-    SHOTS.mkdir(exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    print(f"\nscreenshot: {path}")
-    return path
 
 
-def seek_in_browser(page: Any, ms: float) -> None:
-    """Set ``video.currentTime`` (as a user script would) and wait until the browser has seeked."""
-    page.evaluate(
-        f"""ms => new Promise(resolve => {{
-            const v = {VIDEO};
-            v.pause();
-            v.addEventListener('seeked', () => resolve(), {{once: true}});
-            v.currentTime = ms / 1000;
-        }})""",
-        ms,
-    )
 
 
 def rows_of(store: Project, coder: str | None = CODER) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -24,13 +23,11 @@ from typing import Any
 import pytest
 
 import workbench
-from tests.fixtures.browser import _free_port, wait_until
+from tests.fixtures.browser import VIDEO, _free_port, shoot, wait_until
 from tests.test_browser_more import ours
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "review.ipynb"
-VIDEO = "document.querySelector('[data-wb=player] video')"
 LOAD_TIMEOUT_MS = 180_000
-SHOTS = Path(tempfile.gettempdir()) / "wb-browser-shots"
 
 
 @dataclass
@@ -156,8 +153,7 @@ def test_the_app_plays_the_recording_through_the_kernel(app_page: AppPage, voila
     assert voila_app.log_text().count("Kernel started") == 1
     assert page.evaluate("document.querySelector('[data-wb=player-message]').textContent") == ""
     assert not app_page.errors, app_page.errors
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "voila-standalone.png"))
+    shoot(page, "voila-standalone")
 
 
 def test_row_click_seeks_in_the_app(app_page: AppPage, voila_app: VoilaApp) -> None:

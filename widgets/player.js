@@ -249,7 +249,6 @@ function render({ model, el: root }) {
       : `The browser cannot play this video (media error ${code}). ` +
         "Convert it with review.transcode() to keep an H.264 copy in the project.";
     message.style.display = "block";
-    model.send({ type: "media-error", code: err ? err.code : 0 });
   });
 
   playBtn.addEventListener("click", () => (video.paused ? video.play() : video.pause()));
@@ -288,8 +287,7 @@ function render({ model, el: root }) {
     else if (e.key === "]") model.send({ type: "mark", which: "out", time_ms: t });
     else if (!RESERVED.has(e.key) && e.key.length === 1 && (model.get("shortcuts") || {})[e.key]) {
       if (!e.repeat) {
-        down.set(e.key, { t, wall: Math.round(performance.now()) });
-        model.send({ type: "key", key: e.key, phase: "down", time_ms: t, actor: actorSel.value });
+        down.set(e.key, { t, wall: Math.round(performance.now()) }); // sent with the key-up
       }
     } else return;
     e.preventDefault();

@@ -305,9 +305,6 @@ function render({ model, el: root }) {
   });
   model.on("change:_patch", drawSoon);
   model.on("change:current_ms", highlight);
-  model.on("msg:custom", (msg) => {
-    if (msg && msg.type === "status") status.textContent = msg.text;
-  });
   loadBase();
   draw();
 }

@@ -21,6 +21,8 @@ __all__ = ["timeline_chart", "timeline_frame"]
 Lanes = Literal["actor", "actor+coder"]
 #: The category of codes a scheme does not have (drawn grey).
 NOT_IN_SCHEME = "(not in scheme)"
+#: The colour of codes a scheme does not have.
+NOT_IN_SCHEME_COLOUR = "#9e9e9e"
 
 
 def timeline_frame(
@@ -88,7 +90,7 @@ def _category_scale(frame: pd.DataFrame, scheme: CodingScheme) -> alt.Scale:
     colours = [c.colour for c in scheme.categories]
     if (frame["category"] == NOT_IN_SCHEME).any():
         categories.append(NOT_IN_SCHEME)
-        colours.append("#9e9e9e")
+        colours.append(NOT_IN_SCHEME_COLOUR)
     return alt.Scale(domain=categories, range=colours)
 
 

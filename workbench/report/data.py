@@ -156,6 +156,7 @@ class ReportData:
         self.generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         self.still_width = int(still_width)
         self.faces_blurred = 0
+        self._contingency: dict[tuple[int, str, int], pd.DataFrame] = {}
 
     def _default_title(self) -> str:
         if self.project.folder is not None and self.project.url.startswith("sqlite"):
@@ -313,7 +314,16 @@ class ReportData:
         return sorted(found)
 
     def contingency_rows(self, rec: Recording, coder: str, window_ms: int) -> pd.DataFrame:
-        """Contingency summary of one coder's coding of a recording, one row per actor pair."""
+        """Contingency summary of one coder's coding of a recording, one row per actor pair.
+
+        Kept per recording, coder and window: a report's table and its chart ask for the same one.
+        """
+        key = (int(rec.id), str(coder), int(window_ms))
+        if key not in self._contingency:
+            self._contingency[key] = self._contingency_rows(rec, coder, window_ms)
+        return self._contingency[key].copy()
+
+    def _contingency_rows(self, rec: Recording, coder: str, window_ms: int) -> pd.DataFrame:
         table = self.project.annotations(rec, coder=coder)
         found = contingencies(table, self.scheme, window_ms=(0, int(window_ms)))
         summary = contingency_summary(found, duration_ms=rec.duration_ms)

@@ -22,7 +22,7 @@ from typing import Any
 import mistune
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters import DataTypeFilter
-from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Unicode, default
 from traitlets.config import Config
@@ -141,10 +141,7 @@ class ReportExporter(HTMLExporter):
         self.exclude_input_prompt = True
         self.exclude_output_prompt = True
         self.exclude_anchor_links = True
-        self.register_preprocessor(TagRemovePreprocessor(parent=self, enabled=True,
-                                                         remove_cell_tags=set(REMOVE_TAGS),
-                                                         remove_all_outputs_tags={"remove-output"}),
-                                   enabled=True)
+        # tagged cells go through nbconvert's own TagRemovePreprocessor, enabled in default_config
         self.register_preprocessor(HeadingAnchors(parent=self), enabled=True)
 
     def default_filters(self) -> Any:

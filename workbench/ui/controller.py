@@ -24,7 +24,14 @@ import pandas as pd
 from workbench.analysis.agreement import match_events, per_code_agreement
 from workbench.analysis.contingency import contingencies
 from workbench.annotations import AnnotationTable
-from workbench.charts import contingency_links, lane_label_width, review_timeline, timeline_frame
+from workbench.charts import (
+    NOT_IN_SCHEME,
+    NOT_IN_SCHEME_COLOUR,
+    contingency_links,
+    lane_label_width,
+    review_timeline,
+    timeline_frame,
+)
 from workbench.errors import ConflictError, WorkbenchError
 from workbench.model import Recording
 from workbench.store import Project
@@ -256,10 +263,11 @@ class Review(ipw.VBox):
     def refresh(self) -> None:
         """Reload rows from the store, recompute contingencies and agreement, redraw table and timeline."""
         table = self.annotations()
+        by_coder = {c: table.filter(coder=c) for c in table.coders}
         frame = timeline_frame(table, self.scheme, lanes="actor+coder" if self.mode == "supervision" else "actor")
-        frame["disagree"] = frame["id"].isin(self._disagreements(table))
+        frame["disagree"] = frame["id"].isin(self._disagreements(table, by_coder))
         found = pd.concat(
-            [contingencies(table.filter(coder=c), self.scheme, window_ms=self.window_ms) for c in table.coders]
+            [contingencies(t, self.scheme, window_ms=self.window_ms) for t in by_coder.values()]
             or [contingencies(table, self.scheme, window_ms=self.window_ms)],
             ignore_index=True,
         )
@@ -282,8 +290,8 @@ class Review(ipw.VBox):
             "actor": a["actor"],
             "code": code,
             "label": c.label if c else code,
-            "category": categories.get(c.category, c.category) if c else "(not in scheme)",
-            "colour": c.colour if c else "#9e9e9e",
+            "category": categories.get(c.category, c.category) if c else NOT_IN_SCHEME,
+            "colour": c.colour if c else NOT_IN_SCHEME_COLOUR,
             "onset_ms": int(a["onset_ms"]),
             "offset_ms": int(a["offset_ms"]),
             "coder": a["coder"],
@@ -308,17 +316,18 @@ class Review(ipw.VBox):
             rows[int(i)] = self._table_row(a, rows.get(int(i), {}).get("disagree", False))
         self.table.rows = list(rows.values())
 
-    def _disagreements(self, table: AnnotationTable) -> set[int]:
+    def _disagreements(self, table: AnnotationTable, by_coder: Mapping[str, AnnotationTable]) -> set[int]:
         """Ids of annotations where the two main coders disagree (supervision mode).
 
-        The two coders compared are those with the most annotations of this recording.
+        The two coders compared are those with the most annotations of this recording
+        (``by_coder``: ``table`` split by coder).
         """
-        counts = table.to_dataframe()["coder"].value_counts()
-        if self.mode != "supervision" or len(counts) < 2:
+        if self.mode != "supervision" or len(by_coder) < 2:
             self.agreement.value = ""
             return set()
+        counts = table.to_dataframe()["coder"].value_counts()
         a, b = sorted(counts.index[:2])
-        matched = match_events(table.filter(coder=a), table.filter(coder=b), tolerance_ms=self.tolerance_ms)
+        matched = match_events(by_coder[a], by_coder[b], tolerance_ms=self.tolerance_ms)
         bad = matched[matched["status"] != "agree"]
         per_code = per_code_agreement(matched)
         agree = (matched["status"] == "agree").sum()
@@ -401,11 +410,7 @@ class Review(ipw.VBox):
         self.timeline.children = [self.chart]
         old.close()
 
-    def _chart(self, frame: pd.DataFrame | None = None, links: pd.DataFrame | None = None) -> alt.VConcatChart:
-        if frame is None:
-            frame = timeline_frame(AnnotationTable.empty(), self.scheme)
-        if links is None:
-            links = contingency_links(contingencies(AnnotationTable.empty(), self.scheme), frame)
+    def _chart(self, frame: pd.DataFrame, links: pd.DataFrame) -> alt.VConcatChart:
         self._label_width = lane_label_width(sorted(frame["lane"].unique()))
         return review_timeline(
             frame, links, self.scheme, duration_ms=self.recording.duration_ms, label_width=self._label_width
