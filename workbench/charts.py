@@ -13,6 +13,7 @@ from typing import Literal
 import altair as alt
 import pandas as pd
 
+from workbench.analysis.contingency import OUTCOMES
 from workbench.annotations import AnnotationTable
 from workbench.scheme import CodingScheme
 
@@ -159,8 +160,8 @@ def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         reception or response link, and one row per missed initiative with
         ``to_s``/``to_lane`` equal to its start.
     """
-    lane = frame.set_index("id")["lane"].to_dict()
-    onset = frame.set_index("id")["onset_ms"].to_dict()
+    by_id = frame.set_index("id")
+    lane, onset = by_id["lane"].to_dict(), by_id["onset_ms"].to_dict()
     rows = []
     for r in found.itertuples():
         start = lane.get(r.initiative_id)
@@ -365,9 +366,9 @@ DIRECTION_COLOURS = {
     "incomplete": "#c7c7c7",
 }
 #: Colours of contingency outcomes in stacked bars (missed is grey here, to tell it from discordant).
-OUTCOME_BAR_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#7f7f7f"}
-#: Contingency outcomes in stacking order (as in workbench.analysis.contingency.OUTCOMES).
-OUTCOMES_ORDER = ("attuned", "received", "discordant", "missed")
+OUTCOME_BAR_COLOURS = {**OUTCOME_COLOURS, "missed": "#7f7f7f"}
+#: Contingency outcomes in stacking order.
+OUTCOMES_ORDER = OUTCOMES
 #: The effect sizes drawn by :func:`effect_size_chart`, in order.
 EFFECT_MEASURES = ("d_z", "g_z", "d_av", "g_av")
 

@@ -268,8 +268,7 @@ def per_code_agreement(matched: pd.DataFrame) -> pd.DataFrame:
     n_b = matched["code_b"].value_counts().reindex(codes, fill_value=0)
     agreed = matched.loc[matched["status"] == "agree", "code_a"].value_counts().reindex(codes, fill_value=0)
     total = (n_a + n_b).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, 2 * agreed.to_numpy() / np.maximum(total, 1), np.nan)
+    share = np.where(total > 0, 2 * agreed.to_numpy() / np.maximum(total, 1), np.nan)
     return pd.DataFrame(
         {
             "code": pd.Series(codes, dtype=object),

@@ -33,8 +33,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
@@ -43,7 +41,6 @@ from workbench.scheme import CodingScheme
 
 __all__ = ["OUTCOMES", "contingencies", "contingency_summary"]
 
-Outcome = Literal["attuned", "received", "discordant", "missed"]
 OUTCOMES: tuple[str, ...] = ("attuned", "received", "discordant", "missed")
 
 _COLUMNS = [
@@ -69,12 +66,10 @@ def _check_window(window_ms: tuple[int, int]) -> tuple[int, int]:
     return lo, hi
 
 
-def _first_at_or_after(
-    keys: np.ndarray, ids: np.ndarray, want: np.ndarray, limit: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Position of the first key >= ``want`` (ties: the smallest id), and whether it is <= ``limit``.
+def _first_at_or_after(keys: np.ndarray, want: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of the first key >= ``want``, and whether it is <= ``limit``.
 
-    ``keys`` are sorted (with ``ids`` as the tie-breaker); both queries are vectors.
+    ``keys`` are sorted (ties by id, so the first of equal keys is the smallest id); both queries are vectors.
     """
     pos = np.searchsorted(keys, want, side="left")
     ok = pos < len(keys)
@@ -140,21 +135,21 @@ def contingencies(
     onset = pairs["onset_ms"].to_numpy(np.int64)
     start, end = pair_group * shift + onset + lo, pair_group * shift + onset + hi
 
-    found: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    found: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for k in ("reception", "response", "discordant"):
         ans = df[df["kind"] == k]
         g = group_of(ans["rec"], ans["actor"])
         keys = g * shift + ans["onset_ms"].to_numpy(np.int64)
         ids = ans["aid"].to_numpy(np.int64)
         order = np.lexsort((ids, keys))
-        found[k] = (keys[order], ids[order], ans["onset_ms"].to_numpy(np.int64)[order], order)
+        found[k] = (keys[order], ids[order], ans["onset_ms"].to_numpy(np.int64)[order])
 
     def first(k: str, want: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys, ids, onsets, _ = found[k]
-        pos, ok = _first_at_or_after(keys, ids, want, end)
-        safe = np.where(ok, pos, 0)
+        keys, ids, onsets = found[k]
+        pos, ok = _first_at_or_after(keys, want, end)
         if len(keys) == 0:
             return ok, np.zeros(len(want), np.int64), np.zeros(len(want), np.int64)
+        safe = np.where(ok, pos, 0)
         return ok, ids[safe], onsets[safe]
 
     has_rec, rec_id, rec_on = first("reception", start)
@@ -229,8 +224,8 @@ def contingency_summary(found: pd.DataFrame, *, duration_ms: int | None = None) 
     if duration_ms:
         minutes = pd.Series(duration_ms / 60000, index=out.index)
     else:
-        span = by["onset_ms"].agg(lambda x: max(1, int(x.max() - x.min())))
-        minutes = span / 60000
+        extent = by["onset_ms"].agg(["min", "max"])
+        minutes = (extent["max"] - extent["min"]).astype("int64").clip(lower=1) / 60000
     out["attuned_per_min"] = out["attuned"] / minutes
     lat = df["reception_latency_ms"].astype("Float64")
     lat_by = lat.groupby([df[k] for k in keys], dropna=False, observed=True, sort=True)
