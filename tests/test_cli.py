@@ -70,11 +70,13 @@ def test_demo_exports_its_report(demo_project) -> None:
     """The main job ends with the supervision report on disk: HTML always, PDF where Chromium is."""
     import lxml.html
 
+    import workbench
     from workbench.report.pdf import find_chromium
 
     folder, result = demo_project
     assert result.returncode == 0, result.stderr
-    page = folder / "reports" / "supervision-Aster-demo.html"
+    with workbench.open_project(folder) as project:  # the case's own folder: what a purge of Aster empties
+        page = project.case_folder("Aster", "reports") / "supervision-Aster-demo.html"
     assert f"Exported the demo's supervision report: {page}" in result.stdout
     doc = lxml.html.parse(str(page)).getroot()
     text = doc.text_content()

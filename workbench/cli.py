@@ -122,7 +122,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _export_demo_report(folder: Path, *, force: bool = False) -> None:
-    """Export the demo's supervision report (Aster's first supervision) to ``folder/reports/``.
+    """Export the demo's supervision report (Aster's first supervision) to the case's reports folder.
 
     HTML always; PDF too where a Chromium is installed (otherwise the message says how to get one).
     A report already there is kept unless ``force``.
@@ -130,6 +130,7 @@ def _export_demo_report(folder: Path, *, force: bool = False) -> None:
     from workbench.demo import DEMO_REPORT
     from workbench.report import build
     from workbench.report.pdf import find_chromium
+    from workbench.store import open_project
 
     formats = ["html", "pdf"]
     try:
@@ -137,7 +138,9 @@ def _export_demo_report(folder: Path, *, force: bool = False) -> None:
     except WorkbenchError as exc:
         formats = ["html"]
         _out(f"The demo report is exported as HTML only: {exc}")
-    done = {f: folder / "reports" / f"{DEMO_REPORT['name']}.{f}" for f in formats}
+    with open_project(folder) as project:
+        reports = project.case_folder(DEMO_REPORT["case"], "reports")
+    done = {f: reports / f"{DEMO_REPORT['name']}.{f}" for f in formats}
     if not force and all(path.is_file() for path in done.values()):
         _out(f"The demo report is already exported: {', '.join(str(p) for p in done.values())}.")
         return
@@ -577,7 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="build a report (micro-analysis, supervision, VERP, research) as HTML and/or PDF",
         description="Execute a report notebook template from notebooks/ with these parameters and export it "
-        "(cover, contents, no code) as offline HTML and/or PDF into PROJECT/reports/. The export refuses to "
+        "(cover, contents, no code) as offline HTML and/or PDF into PROJECT/reports/case-<id>/ (research: "
+        "PROJECT/reports/). The export refuses to "
         "write if it finds a protected real name or a file path.",
     )
     p.add_argument("project", help="project folder or database URL")

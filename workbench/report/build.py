@@ -12,7 +12,7 @@ The pipeline (one function, :func:`build`):
 4. scan every output for the project's protected real names and for file paths
    (:mod:`workbench.report.privacy`) and refuse to write if any is found;
 5. write ``<kind>-<case>-<session>.html`` / ``.pdf`` and a ``.json`` sidecar (what the report is,
-   checksums, generation time) into ``PROJECT/reports/``.
+   checksums, generation time) into the case's ``PROJECT/reports/case-<id>/``.
 
 Two builds from the same data differ only in the generation time (cover, sidecar, PDF dates).
 """
@@ -262,7 +262,9 @@ def build(
     to : str or sequence of str
         ``"html"``, ``"pdf"`` or both (``"html,pdf"``).
     out_dir : path, optional
-        Where to write (default: ``PROJECT/reports/``).
+        Where to write (default: the case's ``PROJECT/reports/case-<id>/``, which
+        :meth:`~workbench.store.Project.purge_case` removes with the case; research
+        reports across cases: ``PROJECT/reports/``).
     params : mapping, optional
         More notebook parameters (e.g. ``{"duration_min": 60, "trainee": "anna"}``).
     blur_faces : bool
@@ -314,13 +316,15 @@ def build(
 
     store = project if isinstance(project, Project) else (opened or open_project(location))
     try:
-        if out_dir is None:
-            if folder is None:
-                raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
-            out = Path(folder) / "reports"
-        else:
-            out = Path(out_dir)
+        if out_dir is None and folder is None:
+            raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
         _check_target(store, kind, case, session)
+        if out_dir is not None:
+            out = Path(out_dir)
+        elif kind == "research":  # several cases: the project's reports folder
+            out = Path(folder) / "reports"
+        else:  # the case's own folder, which a purge of the case empties
+            out = store.case_folder(case, "reports")
         nb = nbformat.read(str(Path(template) if template else template_path(kind)), as_version=4)
         parameters: dict[str, Any] = {
             "project": location,
