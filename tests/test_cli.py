@@ -159,3 +159,16 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     text.write_text("not a video", encoding="utf-8")
     result = _run("probe", str(text))
     assert result.returncode == 2 and "notes.mp4" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("euid", [0, 1000])
+def test_lab_and_voila_start_as_root_too(euid: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter refuses root without --allow-root; containers and CI run the demo as root."""
+    import workbench.cli as cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(cli.os, "geteuid", lambda: euid, raising=False)
+    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, env=None: calls.append(cmd) or 0)
+    assert main(["lab", str(tmp_path), "--no-browser"]) == 0
+    assert main(["voila", str(tmp_path), "--no-browser"]) == 0
+    assert [("--allow-root" in cmd) for cmd in calls] == [euid == 0, euid == 0]

@@ -83,6 +83,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_flags() -> list[str]:
+    """Jupyter refuses to start as root unless told; containers and CI machines often run as root."""
+    return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
 def _open_lab(project: Path, no_browser: bool) -> int:
     nb = notebooks_dir()
     env = dict(os.environ, WORKBENCH_PROJECT=str(project.resolve()))
@@ -93,6 +98,7 @@ def _open_lab(project: Path, no_browser: bool) -> int:
         f"--ServerApp.root_dir={nb.parent}",
         "--ServerApp.jpserver_extensions=workbench.ui.server=True",  # the media route for the player
         str(nb / "review.ipynb"),
+        *_server_flags(),
     ]
     if no_browser:
         cmd.append("--no-browser")
@@ -162,6 +168,7 @@ def _cmd_voila(args: argparse.Namespace) -> int:
         "--ServerApp.jpserver_extensions=workbench.ui.server=True",
         "--ServerApp.default_url=/voila/render/review.ipynb",
         f"--ServerApp.port={args.port}",
+        *_server_flags(),
     ]
     if args.no_browser:
         cmd.append("--no-browser")
