@@ -97,6 +97,14 @@ function render({ model, el: root }) {
     clock.textContent = `${fmt(t)}  frame ${frameAt(times(), t)}`;
   }
 
+  // the other parts of the same review (the timeline's playhead) follow the video in the browser at once
+  let lastTold = -1;
+  function tell(t) {
+    if (t === lastTold) return;
+    lastTold = t;
+    box.dispatchEvent(new CustomEvent("wb-time", { bubbles: true, detail: { ms: t } }));
+  }
+
   function pushTime(force) {
     const t = Math.round(video.currentTime * 1000);
     const now = performance.now();
@@ -107,6 +115,7 @@ function render({ model, el: root }) {
       model.save_changes();
     }
     showClock(t);
+    tell(t);
     const lo = model.get("loop_start_ms");
     const hi = model.get("loop_end_ms");
     if (model.get("looping") && hi > lo && t >= hi) video.currentTime = lo / 1000;
@@ -274,10 +283,16 @@ function render({ model, el: root }) {
     model.save_changes();
   });
 
-  // keyboard: player keys here, coding keys go to Python with the exact video time
+  // Keyboard: the whole review listens (the player, the table, the timeline, the notes), so that a key
+  // codes after any click inside it. Player keys are handled here; coding keys go to Python with the exact
+  // video time. Text fields keep their keys. The review is marked with data-lm-suppress-shortcuts, so no key
+  // reaches JupyterLab's shortcuts (a "b" would insert a cell, "dd" delete one) while it has the focus.
+  const scope = () => box.closest(".wb-review") || box;
+  const typing = (t) =>
+    t instanceof Element && (t.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']") !== null);
   const down = new Map();
-  box.addEventListener("keydown", (e) => {
-    if (e.target !== box && e.target !== video) return;
+  function onKeyDown(e) {
+    if (typing(e.target) || !scope().contains(e.target)) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = Math.round(video.currentTime * 1000);
     if (e.key === " ") (video.paused ? video.play() : video.pause());
@@ -292,15 +307,38 @@ function render({ model, el: root }) {
     } else return;
     e.preventDefault();
     e.stopPropagation();
-  });
-  box.addEventListener("keyup", (e) => {
+  }
+  function onKeyUp(e) {
     if (!down.has(e.key)) return;
     const t = Math.round(video.currentTime * 1000);
     const d = down.get(e.key);
     model.send({ type: "key", key: e.key, phase: "up", time_ms: t, onset_ms: d.t, down_wall_ms: d.wall, actor: actorSel.value });
     down.delete(e.key);
     e.preventDefault();
-  });
+  }
+  // After a click anywhere in the review but a text field or a list, the player has the focus again, so
+  // that the next key codes (a click on a table row or a timeline bar would otherwise leave the focus on the
+  // notebook, whose shortcuts would take the key).
+  function keepFocus(e) {
+    if (typing(e.target) || e.target === box || box.contains(document.activeElement)) return;
+    box.focus({ preventScroll: true });
+  }
+  let keyScope = null;
+  function bindScope() {
+    const s = scope();
+    if (s === keyScope) return;
+    if (keyScope) {
+      keyScope.removeEventListener("keydown", onKeyDown);
+      keyScope.removeEventListener("keyup", onKeyUp);
+      keyScope.removeEventListener("click", keepFocus, true);
+    }
+    keyScope = s;
+    s.setAttribute("data-lm-suppress-shortcuts", "");
+    s.addEventListener("keydown", onKeyDown);
+    s.addEventListener("keyup", onKeyUp);
+    s.addEventListener("click", keepFocus, true);
+  }
+  bindScope();
 
   model.on("change:src", setSource);
   model.on("change:message", setSource);
@@ -328,41 +366,8 @@ function render({ model, el: root }) {
   showClock(model.get("current_ms"));
   if (model.get("current_ms") > 0) seek(model.get("current_ms"));
 
-  // Vega sizes the review's width="container" timeline when it is embedded and again only on a window
-  // resize; JupyterLab embeds it before the output is laid out (0 px wide). When the player is shown or
-  // resized, so is the timeline beside it: let the charts measure again.
-  let nudge = null;
-  const fit = new ResizeObserver(() => {
-    if (nudge === null) nudge = requestAnimationFrame(() => {
-      nudge = null;
-      window.dispatchEvent(new Event("resize"));
-    });
-  });
-  fit.observe(box);
-  // The review replaces its chart widget on every edit; a new chart is embedded before it is attached,
-  // so watch the timeline's children and let each new one measure again once it is in place.
-  let watch = null;
-  const attach = () => {
-    const review = box.closest(".wb-review");
-    const timeline = review && review.querySelector(".wb-timeline");
-    if (!timeline) return;
-    // the stable hook for tests: ipywidgets boxes take classes, not attributes, so the player sets it
-    if (timeline.getAttribute("data-wb") !== "timeline") timeline.setAttribute("data-wb", "timeline");
-    if (watch) return;
-    watch = new MutationObserver(() => {
-      for (const child of timeline.children) fit.observe(child);
-      setTimeout(() => window.dispatchEvent(new Event("resize")), 300);
-    });
-    watch.observe(timeline, { childList: true, subtree: false });
-    for (const child of timeline.children) fit.observe(child);
-  };
-  setTimeout(attach, 0);
-  let tries = 0;
-  const attachLater = setInterval(() => (watch || ++tries > 20 ? clearInterval(attachLater) : attach()), 500);
-
-  // Seeks asked for by the other parts of the same review are done here, in the browser, at once:
-  // a table row's "wb-seek" event, and a click on a timeline bar (Vega's SVG marks carry their data
-  // row). Python hears of them as usual (the table's message, the chart's `pick` selection).
+  // Seeks asked for by the other parts of the same review (a table row, a timeline mark, a comment) come as
+  // "wb-seek" events and are done here, in the browser, at once; Python hears of them by their messages.
   const sameReview = (target) => {
     const review = box.closest(".wb-review");
     return review !== null && target instanceof Element && target.closest(".wb-review") === review;
@@ -373,24 +378,25 @@ function render({ model, el: root }) {
       seek(e.detail.ms);
     }
   };
-  const onTimelineClick = (e) => {
-    if (!(e.target instanceof Element) || !e.target.closest(".wb-timeline") || !sameReview(e.target)) return;
-    const item = e.target.__data__;
-    const datum = item && item.datum;
-    if (datum && datum.id !== undefined && typeof datum.onset_ms === "number") seek(datum.onset_ms);
-  };
   document.addEventListener("wb-seek", onSeekEvent);
-  document.addEventListener("click", onTimelineClick);
+  // the review's element holds the player once ipywidgets has attached all its parts: bind the keys to it then
+  let tries = 0;
+  const rebind = setInterval(() => {
+    bindScope();
+    if (keyScope !== box || ++tries > 100) clearInterval(rebind);
+  }, 50);
 
   return () => {
     if (raf) cancelAnimationFrame(raf);
     pending = null;
     if (objectUrl) URL.revokeObjectURL(objectUrl);
-    clearInterval(attachLater);
+    clearInterval(rebind);
     document.removeEventListener("wb-seek", onSeekEvent);
-    document.removeEventListener("click", onTimelineClick);
-    if (watch) watch.disconnect();
-    fit.disconnect();
+    if (keyScope) {
+      keyScope.removeEventListener("keydown", onKeyDown);
+      keyScope.removeEventListener("keyup", onKeyUp);
+      keyScope.removeEventListener("click", keepFocus, true);
+    }
     video.pause();
   };
 }

@@ -9,6 +9,7 @@
 // Long tables put only the rows in view (and a margin) in the DOM.
 
 const COLUMNS = [
+  { key: "disagree", label: "≠", title: "≠: the two coders disagree here (another code, or nothing within the tolerance)" },
   { key: "onset_ms", label: "onset", edit: "time" },
   { key: "offset_ms", label: "offset", edit: "time" },
   { key: "actor", label: "actor", edit: "actor" },
@@ -17,7 +18,13 @@ const COLUMNS = [
   { key: "coder", label: "coder" },
   { key: "note", label: "note", edit: "text" },
 ];
-const FILTERS = ["actor", "code", "category", "coder"];
+// the filters: which column, what the "all" option says, and how a value is shown (codes by their label)
+const FILTERS = [
+  { key: "actor", all: "all actors" },
+  { key: "code", all: "all codes", text: (r) => r.label || r.code },
+  { key: "category", all: "all principles" },
+  { key: "coder", all: "all coders" },
+];
 const POINT_HIGHLIGHT_MS = 400;
 const ALL_IN_DOM = 300; // up to this many rows are all in the DOM; beyond, only those in view
 const MARGIN_ROWS = 40; // rows kept in the DOM above and below the visible ones
@@ -51,9 +58,9 @@ function render({ model, el: root }) {
   const tools = el("div", { class: "wb-table-tools" });
   const selects = {};
   for (const f of FILTERS) {
-    const s = el("select", { "data-wb": `filter-${f}`, title: `filter by ${f}` });
+    const s = el("select", { "data-wb": `filter-${f.key}`, title: `show only one ${f.key === "category" ? "principle" : f.key}` });
     s.addEventListener("change", () => draw());
-    selects[f] = s;
+    selects[f.key] = s;
     tools.append(s);
   }
   const undo = el("button", { class: "wb-btn", "data-wb": "undo", title: "undo the last delete or edit" }, "↶ undo");
@@ -94,26 +101,43 @@ function render({ model, el: root }) {
     return [...rows.values()];
   }
 
-  const headRow = el("tr");
-  for (const c of COLUMNS) {
-    const th = el("th", { "data-key": c.key }, c.label);
-    th.addEventListener("click", () => {
-      sortDir = sortKey === c.key ? -sortDir : 1;
-      sortKey = c.key;
-      draw();
-    });
-    headRow.append(th);
+  // columns shown: the coder and disagreement columns in supervision only; the note column is narrow
+  // while no row has a note (a double-click on its cell still writes one)
+  let columns = COLUMNS;
+  function chooseColumns(rows) {
+    const supervision = model.get("mode") === "supervision";
+    table.classList.toggle("wb-no-notes", !rows.some((r) => r.note));
+    columns = COLUMNS.filter((c) => (c.key !== "coder" && c.key !== "disagree") || supervision);
+    const keys = columns.map((c) => c.key).join(",");
+    if (keys !== thead.dataset.keys) drawHead(keys);
   }
-  headRow.append(el("th", {}, ""));
-  thead.append(headRow);
+
+  function drawHead(keys) {
+    thead.dataset.keys = keys;
+    const headRow = el("tr");
+    for (const c of columns) {
+      const th = el("th", { "data-key": c.key, title: c.title || `sort by ${c.label}` }, c.label);
+      th.addEventListener("click", () => {
+        sortDir = sortKey === c.key ? -sortDir : 1;
+        sortKey = c.key;
+        draw();
+      });
+      headRow.append(th);
+    }
+    headRow.append(el("th", { "data-key": "delete" }, ""));
+    thead.replaceChildren(headRow);
+  }
 
   function fillFilters(rows) {
     for (const f of FILTERS) {
-      const s = selects[f];
+      const s = selects[f.key];
+      s.hidden = f.key === "coder" && model.get("mode") !== "supervision";
       const keep = s.value;
-      const values = [...new Set(rows.map((r) => r[f]))].sort();
-      s.replaceChildren(el("option", { value: "" }, `all ${f === "category" ? "principles" : f + "s"}`));
-      for (const v of values) s.append(el("option", { value: v }, v || "(none)"));
+      const shown = new Map(); // value -> text
+      for (const r of rows) if (!shown.has(r[f.key])) shown.set(r[f.key], f.text ? f.text(r) : r[f.key]);
+      const values = [...shown.keys()].sort((a, b) => String(shown.get(a)).localeCompare(String(shown.get(b))));
+      s.replaceChildren(el("option", { value: "" }, f.all));
+      for (const v of values) s.append(el("option", { value: v }, shown.get(v) || "(none)"));
       s.value = values.includes(keep) ? keep : "";
     }
   }
@@ -157,8 +181,9 @@ function render({ model, el: root }) {
 
   function draw() {
     const all = allRows();
+    chooseColumns(all);
     fillFilters(all);
-    const rows = all.filter((r) => FILTERS.every((f) => !selects[f].value || r[f] === selects[f].value));
+    const rows = all.filter((r) => FILTERS.every((f) => !selects[f.key].value || r[f.key] === selects[f.key].value));
     rows.sort((a, b) => {
       const x = a[sortKey];
       const y = b[sortKey];
@@ -177,7 +202,7 @@ function render({ model, el: root }) {
 
   function spacer(height) {
     const tr = el("tr", { class: "wb-spacer", "aria-hidden": "true" });
-    const td = el("td", { colspan: String(COLUMNS.length + 1) });
+    const td = el("td", { colspan: String(columns.length + 1) });
     td.style.cssText = `height:${height}px;padding:0;border:0`;
     tr.append(td);
     return tr;
@@ -228,11 +253,15 @@ function render({ model, el: root }) {
 
   function makeRow(r) {
     const tr = el("tr", { "data-wb": "annotation-row", "data-id": String(r.id) });
-    if (r.disagree) tr.classList.add("wb-disagree");
-    for (const c of COLUMNS) {
+    if (r.disagree) {
+      tr.classList.add("wb-disagree");
+      tr.title = "The two coders disagree here: another code, or nothing within the tolerance.";
+    }
+    for (const c of columns) {
       const v = r[c.key];
-      const text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
-      const td = el("td", { "data-col": c.key, title: String(text ?? "") }, text ?? "");
+      let text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
+      if (c.key === "disagree") text = r.disagree ? "≠" : "";
+      const td = el("td", { "data-col": c.key, title: c.key === "code" ? `${text} (${v})` : String(text ?? "") }, text ?? "");
       if (c.key === "code") td.style.borderLeft = `6px solid ${r.colour || "#999"}`;
       if (c.edit) td.addEventListener("dblclick", (e) => {
         e.stopPropagation();
@@ -305,6 +334,7 @@ function render({ model, el: root }) {
   });
   model.on("change:_patch", drawSoon);
   model.on("change:current_ms", highlight);
+  model.on("change:mode", draw);
   loadBase();
   draw();
 }

@@ -17,7 +17,16 @@ from workbench.analysis.contingency import OUTCOMES
 from workbench.annotations import AnnotationTable
 from workbench.scheme import CodingScheme
 
-__all__ = ["timeline_chart", "timeline_frame"]
+__all__ = [
+    "clock",
+    "contingency_links",
+    "notes_datasets",
+    "review_timeline",
+    "span_text",
+    "timeline_chart",
+    "timeline_datasets",
+    "timeline_frame",
+]
 
 Lanes = Literal["actor", "actor+coder"]
 #: The category of codes a scheme does not have (drawn grey).
@@ -156,9 +165,10 @@ def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``from_s, from_lane, to_s, to_lane, outcome, initiative_id`` - one row per
-        reception or response link, and one row per missed initiative with
-        ``to_s``/``to_lane`` equal to its start.
+        ``from_s, from_lane, to_s, to_lane, outcome, initiative_id, onset_ms`` - one row per
+        reception or response link, and one row per missed initiative (or one answered by nothing
+        on this frame) with ``to_s``/``to_lane`` equal to its start. ``onset_ms`` is the
+        initiative's onset.
     """
     by_id = frame.set_index("id")
     lane, onset = by_id["lane"].to_dict(), by_id["onset_ms"].to_dict()
@@ -168,37 +178,40 @@ def contingency_links(found: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         if start is None:
             continue
         answers = [a for a in (r.reception_id, r.response_id, r.discordant_id) if pd.notna(a) and a in lane]
+        base = {
+            "from_s": r.onset_ms / 1000,
+            "from_lane": start,
+            "outcome": str(r.outcome),
+            "initiative_id": r.initiative_id,
+            "onset_ms": int(r.onset_ms),
+        }
         if r.outcome == "missed" or not answers:
-            rows.append(
-                {
-                    "from_s": r.onset_ms / 1000,
-                    "from_lane": start,
-                    "to_s": r.onset_ms / 1000,
-                    "to_lane": start,
-                    "outcome": str(r.outcome),
-                    "initiative_id": r.initiative_id,
-                }
-            )
-        for a in answers:
-            rows.append(
-                {
-                    "from_s": r.onset_ms / 1000,
-                    "from_lane": start,
-                    "to_s": onset[a] / 1000,
-                    "to_lane": lane[a],
-                    "outcome": str(r.outcome),
-                    "initiative_id": r.initiative_id,
-                }
-            )
-    return pd.DataFrame(rows, columns=["from_s", "from_lane", "to_s", "to_lane", "outcome", "initiative_id"])
+            rows.append({**base, "to_s": r.onset_ms / 1000, "to_lane": start})
+        rows.extend({**base, "to_s": onset[a] / 1000, "to_lane": lane[a]} for a in answers)
+    columns = ["from_s", "from_lane", "to_s", "to_lane", "outcome", "initiative_id", "onset_ms"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-#: Colours of contingency outcomes on timelines.
-OUTCOME_COLOURS = {"attuned": "#2ca02c", "received": "#ff9f1c", "discordant": "#d62728", "missed": "#d62728"}
+#: Colours of contingency outcomes (the stacked bars of :func:`contingency_outcomes_chart` draw missed grey).
+OUTCOME_COLOURS = {"attuned": "#2e7d32", "received": "#e69f00", "discordant": "#6a3d9a", "missed": "#222222"}
+#: How the review timeline tells the answers to an initiative apart: a colour and a dash each.
+LINK_DASHES = {"attuned": [], "received": [1, 3], "discordant": [6, 3]}
+#: Where two coders disagree: a dashed outline of this colour round the annotation (no other mark uses it).
+DISAGREE_COLOUR = "#000000"
+DISAGREE_DASH = [3, 2]
+#: The playhead (the video's current time) on the review timeline and its overview.
+PLAYHEAD_COLOUR = "#1565c0"
+#: A moment (a span marked as a best moment) behind the lanes, and a comment's tick above them.
+MOMENT_COLOUR = "#f5c518"
+COMMENT_COLOUR = "#455a64"
 
+#: The missed initiative's mark: an X (Vega's own "cross" is a plus sign).
+CROSS = "M-1,-1L1,1M-1,1L1,-1"
 
 #: Dots across the review timeline's overview strip, at most, per lane.
 OVERVIEW_SLOTS = 600
+#: The names of the review timeline's datasets (see :func:`review_timeline`).
+TIMELINE_DATASETS = ("bars", "links", "missed", "moments", "comments")
 
 
 def lane_label_width(lanes: Sequence[str]) -> int:
@@ -207,123 +220,263 @@ def lane_label_width(lanes: Sequence[str]) -> int:
     return int(min(220, max(40, 16 + 6.5 * longest)))
 
 
+def clock(ms: float | None) -> str:
+    """A time in ms as ``m:ss.mmm`` (``h:mm:ss.mmm`` from an hour on), as the review shows times.
+
+    Examples
+    --------
+    >>> clock(6233), clock(61_040), clock(3_723_004), clock(None)
+    ('0:06.233', '1:01.040', '1:02:03.004', '')
+    """
+    if ms is None or (isinstance(ms, float) and ms != ms):
+        return ""
+    ms = round(ms)
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{sign}{head}:{seconds:02d}.{millis:03d}"
+
+
+def span_text(onset_ms: int, offset_ms: int) -> str:
+    """``"0:06.233"`` for a point, ``"0:06.233–0:07.433"`` for a span."""
+    return clock(onset_ms) if offset_ms == onset_ms else f"{clock(onset_ms)}–{clock(offset_ms)}"
+
+
+#: A Vega expression that writes an axis value in seconds as ``m:ss`` (``h:mm:ss``), with tenths when zoomed in.
+_CLOCK_LABEL = (
+    "(datum.value >= 3600 ? floor(datum.value / 3600) + ':' + pad(floor(datum.value / 60) % 60, 2, '0', 'left')"
+    " : floor(datum.value / 60)) + ':' + pad(floor(datum.value % 60), 2, '0', 'left')"
+    " + (abs(datum.value - round(datum.value)) > 1e-6 ? '.' + floor(10 * (datum.value % 1) + 1e-6) : '')"
+)
+
+
+def timeline_datasets(frame: pd.DataFrame, links: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of :func:`review_timeline`'s annotation datasets: ``bars``, ``links`` and ``missed``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A :func:`timeline_frame`, optionally with a boolean ``disagree`` column.
+    links : DataFrame
+        :func:`contingency_links` of that frame.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``bars`` (the frame), ``links`` (answered initiatives) and ``missed``. Every row has
+        ``onset_ms`` (a click on its mark seeks there), ``mark_kind`` and ``time`` (``m:ss.mmm``).
+    """
+    bars = frame.copy()
+    if "disagree" not in bars:
+        bars["disagree"] = False
+    bars["disagree"] = bars["disagree"].astype(bool)
+    bars["time"] = [span_text(a, b) for a, b in zip(bars["onset_ms"], bars["offset_ms"], strict=True)]
+    bars["mark_kind"] = "annotation"
+    bars["kind"] = bars["kind"].replace("", "-")
+    answered = links[links["outcome"] != "missed"].assign(mark_kind="link")
+    missed = links[links["outcome"] == "missed"].assign(mark_kind="missed")
+    for part in (answered, missed):
+        part["time"] = [clock(t) for t in part["onset_ms"]]
+    return {"bars": bars, "links": answered, "missed": missed}
+
+
+def notes_datasets(moments: pd.DataFrame, comments: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of :func:`review_timeline`'s ``moments`` and ``comments`` datasets.
+
+    Parameters
+    ----------
+    moments : DataFrame
+        ``id, onset_ms, offset_ms, title, reason`` of the recording's moments.
+    comments : DataFrame
+        ``id, time_ms, author, status, text`` of the recording's comments.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Both, with ``onset_ms`` (a click seeks there), seconds for the x axis, ``time`` and ``mark_kind``.
+    """
+    moments = moments.assign(
+        onset_s=moments["onset_ms"] / 1000,
+        end_s=moments["offset_ms"] / 1000,
+        time=[span_text(a, b) for a, b in zip(moments["onset_ms"], moments["offset_ms"], strict=True)],
+        mark_kind="moment",
+    )
+    comments = comments.assign(
+        onset_ms=comments["time_ms"],
+        at_s=comments["time_ms"] / 1000,
+        time=[clock(t) for t in comments["time_ms"]],
+        mark_kind="comment",
+    )
+    return {"moments": moments, "comments": comments}
+
+
 def review_timeline(
-    frame: pd.DataFrame,
-    links: pd.DataFrame,
+    lanes: Sequence[str],
+    categories: Sequence[str],
     scheme: CodingScheme,
     *,
     duration_ms: int,
     lane_height: int = 34,
     label_width: int | None = None,
 ) -> alt.VConcatChart:
-    """The review widget's timeline: lanes of annotations, contingency links, missed initiatives, a playhead.
+    """The review widget's timeline: lanes of annotations, contingency links, moments, comments, a playhead.
 
-    Two views, one above the other: an overview strip of the whole recording (a dot where a
-    lane has annotations, at most :data:`OVERVIEW_SLOTS` per lane) where a brush, dragged
-    across it, zooms the timeline below into that span (a click on the strip shows all
-    again); and the timeline itself.
+    The chart holds no rows: its layers read the named datasets of :func:`timeline_datasets`
+    (``bars``, ``links``, ``missed``) and :func:`notes_datasets` (``moments``, ``comments``), which the review's
+    :class:`~workbench.ui.widgets.LiveChart` fills and replaces without drawing the chart anew. Only
+    the lanes (and whether codes outside the scheme occur) shape the spec.
 
-    Interactive parameters, for ``alt.JupyterChart``: ``playhead`` (ms, drives the red
-    rule on both views), ``pick`` (a clicked mark's ``id`` and ``onset_ms``) and ``span``
-    (the brushed interval, in seconds). Rows of ``frame`` with ``disagree`` true get a
-    red outline.
+    Two views, one above the other: ``overview``, the whole recording (a dot where a lane has
+    annotations, at most :data:`OVERVIEW_SLOTS` per lane), and ``timeline``, whose x domain is the
+    parameter ``zoom`` (``[from, to]`` in seconds; null: the whole recording), which the chart widget
+    sets by dragging across the overview. A parameter ``playhead`` (ms) draws the video's time on both.
 
-    The lane names take ``label_width`` pixels (default :func:`lane_label_width`) left of
-    both views, and each view is as wide as its container (``width="container"``): Vega-Lite
-    cannot fit a concatenation into its container, so the container must leave that room
-    beside it (the review widget's chart is ``calc(100% - label_width)`` wide).
+    One encoding per meaning: annotations are coloured by principle (the scheme's colours); where
+    two coders disagree (``disagree``) an annotation has a dashed dark outline; answers to an
+    initiative are lines from it - attuned solid green, received dotted amber, discordant dashed
+    purple; a missed initiative is a black cross; moments are light gold spans behind the lanes;
+    comments are slate triangles above them; the playhead is blue. The review's legend
+    (:func:`workbench.ui.controller.Review`) names each.
+
+    Parameters
+    ----------
+    lanes : sequence of str
+        The lanes, top to bottom (a supervision review groups each coder's lanes together, so that
+        links, which join lanes of one coder, never cross another coder's lanes).
+    categories : sequence of str
+        The category labels the bars may have (the scheme's, plus :data:`NOT_IN_SCHEME` if any).
+    scheme : CodingScheme
+        Gives the category colours.
+    duration_ms : int
+        The recording's length: the overview's extent, and the timeline's without a zoom.
+    lane_height : int
+        Pixels per lane.
+    label_width : int, optional
+        Pixels for the lane names (default :func:`lane_label_width`), left of both views.
 
     Returns
     -------
     alt.VConcatChart
-        ``vconcat[0]`` the overview, ``vconcat[1]`` the timeline: a layer of bars, answered
-        links, missed initiatives, the playhead and an invisible extent (0 to ``duration_ms``).
+        ``vconcat[0]`` the overview, ``vconcat[1]`` the timeline; both ``width="container"``.
     """
-    category_scale = _category_scale(frame, scheme)
-    frame = frame.copy()
-    if "disagree" not in frame:
-        frame["disagree"] = False
-    lanes = sorted(frame["lane"].unique()) or [""]
+    lanes = list(lanes) or [""]
     gutter = label_width or lane_label_width(lanes)
+    colours = {c.label: c.colour for c in scheme.categories}
+    domain = list(categories)
+    category_scale = alt.Scale(domain=domain, range=[colours.get(c, NOT_IN_SCHEME_COLOUR) for c in domain])
+    end_s = max(duration_ms / 1000, 1.0)
+    playhead = alt.param(name="playhead", value=0)
+    zoom = alt.param(name="zoom", value=None)
+    x_scale = alt.Scale(domain=alt.ExprRef(f"zoom || [0, {end_s!r}]"), nice=False, zero=False)
+    lane_scale = alt.Scale(domain=lanes)
     y = alt.Y(
         "lane:N",
         title=None,
         sort=lanes,
-        scale=alt.Scale(domain=lanes),
+        scale=lane_scale,
         axis=alt.Axis(minExtent=gutter, maxExtent=gutter, labelLimit=gutter - 10),
     )
-    playhead = alt.param(name="playhead", value=0)
-    pick = alt.selection_point(name="pick", fields=["id", "onset_ms"], on="click", empty=False)
-    span = alt.selection_interval(name="span", encodings=["x"])
-    extent = [0, max(duration_ms / 1000, 1)]
-    x_scale = alt.Scale(domain={"param": "span"}, nice=False)  # the brushed span; all of it when none
-    bars = (
-        alt.Chart(frame)
-        .mark_bar(height=lane_height * 0.45, cornerRadius=2, clip=True)
+    # about one label per 80 px, on whole seconds (or tenths, zoomed in)
+    x_axis = alt.Axis(title="time (m:ss)", labelExpr=_CLOCK_LABEL, labelFlush=False, tickCount=alt.ExprRef("ceil(width / 80)"))
+
+    def named(name: str) -> alt.Chart:
+        return alt.Chart(alt.Data(name=name))
+
+    moments = (
+        named("moments")
+        .mark_rect(color=MOMENT_COLOUR, opacity=0.22, clip=True)
         .encode(
-            x=alt.X("onset_s:Q", title="time (s)", scale=x_scale),
+            x=alt.X("onset_s:Q", scale=x_scale, axis=x_axis),
             x2="end_s:Q",
-            y=y,
-            color=alt.Color(
-                "category:N",
-                scale=category_scale,
-                legend=alt.Legend(orient="bottom", columns=4, title="principle"),
-            ),
-            stroke=alt.condition("datum.disagree", alt.value("#d62728"), alt.value(None)),
-            strokeWidth=alt.condition("datum.disagree", alt.value(2), alt.value(0)),
             tooltip=[
-                alt.Tooltip("lane:N", title="who"),
-                alt.Tooltip("label:N", title="code"),
-                alt.Tooltip("kind:N", title="contact"),
-                "onset_ms:Q",
-                "offset_ms:Q",
-                "id:Q",
+                alt.Tooltip("title:N", title="moment"),
+                alt.Tooltip("time:N", title="time"),
+                alt.Tooltip("reason:N", title="why"),
             ],
         )
-        .add_params(pick)
     )
-    outcome_scale = alt.Scale(domain=list(OUTCOME_COLOURS), range=list(OUTCOME_COLOURS.values()))
-    answered = links[links["outcome"] != "missed"]
-    link_layer = (
-        alt.Chart(answered)
-        .mark_rule(strokeWidth=1.5, opacity=0.7, clip=True)
+    bars = (
+        named("bars")
+        .mark_bar(height=lane_height * 0.45, cornerRadius=2, clip=True)
         .encode(
-            x=alt.X("from_s:Q", scale=x_scale),
+            x=alt.X("onset_s:Q", scale=x_scale, axis=x_axis),
+            x2="end_s:Q",
+            y=y,
+            color=alt.Color("category:N", scale=category_scale, legend=None),
+            stroke=alt.condition("datum.disagree", alt.value(DISAGREE_COLOUR), alt.value(None)),
+            strokeWidth=alt.condition("datum.disagree", alt.value(2), alt.value(0)),
+            strokeDash=alt.condition("datum.disagree", alt.value(DISAGREE_DASH), alt.value([])),
+            tooltip=[
+                alt.Tooltip("label:N", title="code"),
+                alt.Tooltip("category:N", title="principle"),
+                alt.Tooltip("actor:N", title="who"),
+                alt.Tooltip("coder:N", title="coded by"),
+                alt.Tooltip("time:N", title="time"),
+                alt.Tooltip("kind:N", title="contact"),
+                alt.Tooltip("note:N", title="note"),
+            ],
+        )
+    )
+    outcomes = list(LINK_DASHES)
+    links = (
+        named("links")
+        .mark_rule(strokeWidth=2, opacity=0.85, clip=True)
+        .encode(
+            x=alt.X("from_s:Q", scale=x_scale, axis=x_axis),
             x2="to_s:Q",
-            y=alt.Y("from_lane:N", sort=lanes, scale=alt.Scale(domain=lanes)),
+            y=alt.Y("from_lane:N", sort=lanes, scale=lane_scale),
             y2="to_lane:N",
-            color=alt.Color("outcome:N", scale=outcome_scale, legend=alt.Legend(orient="bottom", title="contingency")),
+            color=alt.Color(
+                "outcome:N", scale=alt.Scale(domain=outcomes, range=[OUTCOME_COLOURS[o] for o in outcomes]), legend=None
+            ),
+            strokeDash=alt.StrokeDash(
+                "outcome:N", scale=alt.Scale(domain=outcomes, range=list(LINK_DASHES.values())), legend=None
+            ),
+            tooltip=[alt.Tooltip("outcome:N", title="initiative"), alt.Tooltip("time:N", title="at")],
         )
     )
     missed = (
-        alt.Chart(links[links["outcome"] == "missed"])
-        .mark_point(shape="cross", size=140, strokeWidth=3, filled=False, clip=True)
+        named("missed")
+        .mark_point(shape=CROSS, size=110, strokeWidth=2.5, filled=False, clip=True, color=OUTCOME_COLOURS["missed"])
         .encode(
-            x=alt.X("from_s:Q", scale=x_scale),
-            y=alt.Y("from_lane:N", sort=lanes, scale=alt.Scale(domain=lanes)),
-            color=alt.value(OUTCOME_COLOURS["missed"]),
-            tooltip=[alt.Tooltip("from_s:Q", title="missed initiative at (s)")],
+            x=alt.X("from_s:Q", scale=x_scale, axis=x_axis),
+            y=alt.Y("from_lane:N", sort=lanes, scale=lane_scale),
+            tooltip=[alt.Tooltip("time:N", title="missed initiative at")],
+        )
+    )
+    comments = (
+        named("comments")
+        .mark_point(shape="triangle-down", size=70, filled=True, color=COMMENT_COLOUR, yOffset=5, clip=True)
+        .encode(
+            x=alt.X("at_s:Q", scale=x_scale, axis=x_axis),
+            y=alt.value(0),
+            tooltip=[
+                alt.Tooltip("text:N", title="comment"),
+                alt.Tooltip("author:N", title="by"),
+                alt.Tooltip("status:N", title="status"),
+                alt.Tooltip("time:N", title="at"),
+            ],
         )
     )
     head = (
         alt.Chart(pd.DataFrame({"x": [0]}))
         .transform_calculate(x="playhead / 1000")
-        .mark_rule(color="#d62728", strokeWidth=2, clip=True)
-        .encode(x=alt.X("x:Q", scale=x_scale))
+        .mark_rule(color=PLAYHEAD_COLOUR, strokeWidth=2, clip=True)
+        .encode(x=alt.X("x:Q", scale=x_scale, axis=x_axis))
     )
-    # the timeline's extent without a brush: 0 to the recording's end, whatever the data
-    ends = alt.Chart(pd.DataFrame({"x": extent})).mark_point(size=0, opacity=0).encode(x=alt.X("x:Q", scale=x_scale))
     timeline = (
-        alt.layer(bars, link_layer, missed, head, ends)
-        .resolve_scale(color="independent")
+        alt.layer(moments, bars, links, missed, comments, head, name="timeline")
+        .resolve_scale(color="independent", strokeDash="independent")
         .properties(width="container", height=max(60, lane_height * len(lanes)))
     )
-    whole = alt.Scale(domain=extent, nice=False)
+    whole = alt.Scale(domain=[0, end_s], nice=False, zero=False)
     # one dot per lane and slot of about a pixel (600 slots over the recording): a long session's strip
     # draws hundreds of dots, not thousands, and looks the same
-    step = max(extent[1] / OVERVIEW_SLOTS, 0.05)
+    step = max(end_s / OVERVIEW_SLOTS, 0.05)
     dots = (
-        alt.Chart(frame)
+        named("bars")
         .transform_calculate(slot=f"floor(datum.onset_s / {step!r})")
         .transform_aggregate(first="argmin(onset_s)", groupby=["lane", "slot"])
         .transform_calculate(at=f"(datum.slot + 0.5) * {step!r}", category="datum.first.category")
@@ -333,26 +486,37 @@ def review_timeline(
             y=alt.Y(
                 "lane:N",
                 sort=lanes,
-                scale=alt.Scale(domain=lanes),
+                scale=lane_scale,
                 axis=alt.Axis(labels=False, ticks=False, domain=False, title=None, minExtent=gutter, maxExtent=gutter),
             ),
             color=alt.Color("category:N", scale=category_scale, legend=None),
         )
-        .add_params(span)
+    )
+    brush = (
+        alt.Chart(pd.DataFrame({"k": [0]}))
+        .transform_filter("zoom != null")
+        .transform_calculate(z0="zoom[0]", z1="zoom[1]")
+        .mark_rect(color="#607d8b", opacity=0.25, stroke="#37474f", strokeWidth=1)
+        .encode(x=alt.X("z0:Q", scale=whole, axis=None), x2="z1:Q")
     )
     where = (
         alt.Chart(pd.DataFrame({"x": [0]}))
         .transform_calculate(x="playhead / 1000")
-        .mark_rule(color="#444", strokeWidth=1.5)
-        .encode(x=alt.X("x:Q", scale=whole))
+        .mark_rule(color=PLAYHEAD_COLOUR, strokeWidth=1.5)
+        .encode(x=alt.X("x:Q", scale=whole, axis=None))
     )
-    overview = alt.layer(dots, where).properties(
-        width="container", height=max(24, 6 * len(lanes)), title=alt.TitleParams(
-            "drag across this strip to zoom the timeline into a span; click it to see all",
-            fontSize=10, fontWeight="normal", color="#666", anchor="start",
-        )
+    overview = alt.layer(brush, dots, where, name="overview").properties(
+        width="container",
+        height=max(24, 6 * len(lanes)),
+        title=alt.TitleParams(
+            "the whole recording: drag across this strip to zoom the timeline into a span; click it to see all",
+            fontSize=11,
+            fontWeight="normal",
+            color="#555",
+            anchor="start",
+        ),
     )
-    return alt.vconcat(overview, timeline, spacing=4).add_params(playhead)
+    return alt.vconcat(overview, timeline, spacing=6).add_params(playhead, zoom)
 
 
 # -- outcomes across cases (workbench.analysis.outcomes) ----------------------------------------------

@@ -7,21 +7,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import altair as alt
 import ipywidgets as ipw
 import pandas as pd
 
-from workbench.analysis.agreement import match_events, per_code_agreement
+from workbench import charts
+from workbench.analysis.agreement import UNMATCHED, match_events, per_code_agreement
 from workbench.analysis.contingency import contingencies
 from workbench.annotations import AnnotationTable
 from workbench.charts import (
@@ -29,14 +27,16 @@ from workbench.charts import (
     NOT_IN_SCHEME_COLOUR,
     contingency_links,
     lane_label_width,
+    notes_datasets,
     review_timeline,
+    timeline_datasets,
     timeline_frame,
 )
 from workbench.errors import ConflictError, WorkbenchError
 from workbench.model import Recording
 from workbench.store import Project
 from workbench.ui.server import MEDIA_ROUTE, register_media
-from workbench.ui.widgets import AnnotationGrid, VideoPlayer
+from workbench.ui.widgets import AnnotationGrid, LiveChart, NotesPanel, VideoPlayer, records
 
 __all__ = ["Review", "review"]
 
@@ -52,66 +52,31 @@ class _Undo:
     row: dict[str, Any]
 
 
-_OFFLINE_ENABLED = False
-
-#: Columns of the timeline frame the chart uses (encodings, tooltip, the ``pick`` selection).
-CHART_COLUMNS = ["id", "lane", "label", "category", "kind", "onset_ms", "offset_ms", "onset_s", "end_s", "disagree"]
-#: Views of :func:`workbench.charts.review_timeline`'s vertical concatenation.
-OVERVIEW_VIEW, TIMELINE_VIEW = 0, 1
-#: A timeline click seeks from Python only when the video is further than this from the bar's onset
+#: The columns of each timeline dataset sent to the browser (what the chart's encodings and tooltips read).
+DATASET_COLUMNS = {
+    "bars": ["id", "lane", "actor", "coder", "label", "category", "kind", "note", "onset_ms", "offset_ms",
+             "onset_s", "end_s", "disagree", "time", "mark_kind"],
+    "links": ["from_s", "from_lane", "to_s", "to_lane", "outcome", "onset_ms", "time", "mark_kind"],
+    "missed": ["from_s", "from_lane", "onset_ms", "time", "mark_kind"],
+    "moments": ["id", "onset_ms", "onset_s", "end_s", "title", "reason", "time", "mark_kind"],
+    "comments": ["id", "onset_ms", "at_s", "author", "status", "text", "time", "mark_kind"],
+}  # fmt: skip
+#: A click on a timeline mark seeks from Python only when the video is further than this from the mark's time
 #: (the player has usually seeked already, in the browser).
 PICK_SLACK_MS = 250
 
 
-def _cache_dir() -> Path:
-    """Where generated files are kept between kernels (``$WORKBENCH_CACHE_DIR``, else the user's cache)."""
-    env = os.environ.get("WORKBENCH_CACHE_DIR", "").strip()
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache") / "vig-workbench"
-
-
-def _ensure_offline_charts() -> None:
-    """Serve the chart widget's JavaScript from the installed package, not a CDN (once per kernel).
-
-    Altair bundles it with vl-convert, which takes seconds; the bundle is kept in the cache folder,
-    keyed by the versions and the source it is made from, so that later kernels load it at once.
-    """
-    global _OFFLINE_ENABLED
-    if _OFFLINE_ENABLED:
-        return
-    try:
-        import vl_convert
-        from altair.jupyter.jupyter_chart import load_js_src
-        from altair.utils._importers import vl_version_for_vl_convert
-
-        key = hashlib.sha256(
-            "\n".join(
-                [alt.__version__, vl_convert.__version__, vl_version_for_vl_convert(), load_js_src()]
-            ).encode()
-        ).hexdigest()[:24]
-        cached = _cache_dir() / f"altair-jupyterchart-{key}.js"
-    except (ImportError, AttributeError) as exc:  # another Altair layout: let it bundle every time
-        log.info("not caching the chart bundle (%s)", exc)
-        cached = None
-    if cached is not None and cached.is_file():
-        alt.JupyterChart._esm = cached.read_text(encoding="utf-8")
-        alt.JupyterChart._is_offline = True
-    else:
-        alt.JupyterChart.enable_offline()
-        if cached is not None:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                part = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-                part.write_text(str(alt.JupyterChart._esm), encoding="utf-8")
-                part.replace(cached)
-            except OSError as exc:
-                log.info("could not keep the chart bundle in %s (%s)", cached.parent, exc)
-    _OFFLINE_ENABLED = True
+def _swatch(svg: str, text: str, title: str = "") -> str:
+    """One entry of the timeline's key: a small SVG drawing and its words."""
+    tip = f' title="{html.escape(title)}"' if title else ""
+    return (
+        f'<span class="wb-key-item"{tip}><svg width="26" height="14" aria-hidden="true">{svg}</svg>'
+        f"{html.escape(text)}</span>"
+    )
 
 
 class Review(ipw.VBox):
-    """A recording's review: video, annotation table, timeline, key legend; edits stored at once.
+    """A recording's review: video, annotation table, notes, timeline and keys; edits stored at once.
 
     Parameters
     ----------
@@ -121,9 +86,12 @@ class Review(ipw.VBox):
         The recording to review.
     coder : str, optional
         Who is coding now (default: the project's coder).
-    mode : {"micro", "supervision"}
-        ``"supervision"`` shows every coder's lanes side by side, marks where two
-        coders disagree and shows per-code agreement.
+    mode : {"micro", "supervision"}, optional
+        ``"micro"``: this coder's own coding only. ``"supervision"``: every coder's lanes side by
+        side, where two coders disagree marked, and per-code agreement. By default the mode follows
+        the coder: the case's guider (the trainee whose work it is) and anyone on a case without a
+        guider get ``"micro"`` - nobody sees another's coding unless asked - and anyone else
+        (a supervisor) gets ``"supervision"``.
     window_ms : (int, int)
         Contingency window after an initiative's onset (links on the timeline).
     tolerance_ms : int
@@ -136,14 +104,19 @@ class Review(ipw.VBox):
         recording: Recording | int,
         *,
         coder: str | None = None,
-        mode: Literal["micro", "supervision"] = "micro",
+        mode: Literal["micro", "supervision"] | None = None,
         window_ms: tuple[int, int] = (0, 3000),
         tolerance_ms: int = 1000,
     ) -> None:
         self.project = project
         self.recording = project.recording(recording)
         self.coder = coder or project.coder
-        self.mode = mode
+        if mode not in (None, "micro", "supervision"):
+            raise ValueError(
+                f"Invalid value for the 'mode' parameter. Allowed values are 'micro' and 'supervision', "
+                f"but got {mode!r} instead."
+            )
+        self.mode: Literal["micro", "supervision"] = mode or self._mode_for(self.coder)
         self.scheme = project.scheme
         self._category_labels = {k.key: k.label for k in self.scheme.categories}
         self.window_ms = window_ms
@@ -153,6 +126,7 @@ class Review(ipw.VBox):
         self._mark_in: int | None = None
         self._last_tap: dict[str, tuple[float, int]] = {}
         self._open_states: dict[str, int] = {}
+        self._shape: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the timeline spec's lanes and categories
         actors = [p.label for p in project.participants(self._case_id())] or ["parent", "child"]
 
         self.player = VideoPlayer(
@@ -166,34 +140,38 @@ class Review(ipw.VBox):
         self.table = AnnotationGrid(
             codes=[{"key": c.key, "label": c.label} for c in self.scheme.codes],
             actors=actors,
+            mode=self.mode,
             layout=ipw.Layout(width="100%"),
         )
+        self.notes = NotesPanel(layout=ipw.Layout(width="100%"))
+        self.timeline = LiveChart(hook="timeline", layout=ipw.Layout(width="100%"))
         self.status = ipw.HTML()
-        _ensure_offline_charts()
-        self.refresh()  # fills the table and makes the first chart widget
+        self.refresh()  # fills the table, the notes and the timeline
+        self.key = ipw.HTML(self._key_html())
         self.legend = ipw.HTML(self._legend_html())
-        self.timeline = ipw.Box([self.chart], layout=ipw.Layout(width="100%"))
-        self.timeline.add_class("wb-timeline")
 
         self.player.on_msg(self._on_player_msg)
         self.table.on_msg(self._on_table_msg)
+        self.notes.on_msg(self._on_notes_msg)
+        self.timeline.on_pick(self._on_pick)
         self.player.observe(self._on_time, "current_ms")
 
-        # side by side when there is room, the table under the video in a narrow output
-        top = ipw.HBox(
-            [
-                ipw.Box([self.player], layout=ipw.Layout(flex="1 1 360px", min_width="0")),
-                ipw.Box([self.table], layout=ipw.Layout(flex="1 1 540px", min_width="0")),
-            ],
-            layout=ipw.Layout(width="100%", flex_flow="row wrap"),
-        )
-        super().__init__([top, self.status, self.timeline, self.agreement, self.legend])
+        # the video with the comments and moments under it, the table beside; one column in a narrow output
+        left = ipw.VBox([self.player, self.notes], layout=ipw.Layout(flex="1 1 380px", min_width="0"))
+        right = ipw.Box([self.table], layout=ipw.Layout(flex="1.4 1 560px", min_width="0"))
+        top = ipw.HBox([left, right], layout=ipw.Layout(width="100%", flex_flow="row wrap"))
+        super().__init__([top, self.status, self.timeline, self.key, self.agreement, self.legend])
         self.add_class("wb-review")
 
     # -- set-up ------------------------------------------------------------------------
 
     def _case_id(self) -> int:
         return self.project.session(self.recording.session_id).case_id
+
+    def _mode_for(self, coder: str) -> Literal["micro", "supervision"]:
+        """The mode that follows the coder (see the class docstring)."""
+        guider = self.project.case(self._case_id()).guider.strip()
+        return "micro" if not guider or coder == guider else "supervision"
 
     def _copy_label(self) -> str:
         return f"{self.recording.label} (H.264)"
@@ -247,10 +225,54 @@ class Review(ipw.VBox):
                     f"<ul>{items}</ul></div>"
                 )
         return (
-            '<details class="wb-legend-box" data-wb="legend" open><summary><b>Coding keys</b>: click the video, '
-            "then tap a key for a point event, hold it (or double-tap, then tap again) for a state event; "
-            "space plays/pauses, , and . step one frame, [ and ] mark a moment</summary>"
+            '<details class="wb-legend-box" data-wb="legend" open><summary><b>Coding keys</b>: click anywhere in '
+            "the review, then tap a key for a point event, hold it (or double-tap, then tap again) for a state "
+            "event; space plays/pauses, , and . step one frame, [ and ] mark a moment</summary>"
             f'<div class="wb-legend">{"".join(groups)}</div></details>'
+        )
+
+    def _key_html(self) -> str:
+        """The timeline's key: every colour, dash and shape it draws, and what each means."""
+        principles = "".join(
+            _swatch(f'<rect x="3" y="3" width="20" height="8" rx="2" fill="{c.colour}"/>', c.label)
+            for c in self.scheme.categories
+        )
+        o = charts.OUTCOME_COLOURS
+        dash = {k: " ".join(map(str, v)) for k, v in charts.LINK_DASHES.items()}
+        line = '<line x1="2" y1="7" x2="24" y2="7" stroke="{}" stroke-width="2.5" stroke-dasharray="{}"/>'
+        contingency = "".join(
+            [
+                _swatch(line.format(o["attuned"], dash["attuned"]), "attuned (received and answered)",
+                        "an initiative received and answered within the window"),
+                _swatch(line.format(o["received"], dash["received"]), "received only",
+                        "an initiative noticed but not answered within the window"),
+                _swatch(line.format(o["discordant"], dash["discordant"]), "discordant",
+                        "an initiative overridden or answered with a discordant response"),
+                _swatch(f'<path d="M8 2 L18 12 M18 2 L8 12" stroke="{o["missed"]}" stroke-width="2.5"/>',
+                        "missed initiative", "an initiative nobody received within the window"),
+            ]
+        )  # fmt: skip
+        marks = [
+            _swatch(f'<line x1="13" y1="0" x2="13" y2="14" stroke="{charts.PLAYHEAD_COLOUR}" stroke-width="2"/>',
+                    "video time"),
+            _swatch(f'<rect x="1" y="1" width="24" height="12" fill="{charts.MOMENT_COLOUR}" opacity="0.4"/>',
+                    "moment"),
+            _swatch(f'<path d="M8 2 L18 2 L13 11 Z" fill="{charts.COMMENT_COLOUR}"/>', "comment"),
+        ]  # fmt: skip
+        if self.mode == "supervision":
+            dashes = " ".join(map(str, charts.DISAGREE_DASH))
+            marks.append(
+                _swatch(
+                    f'<rect x="3" y="3" width="20" height="8" fill="#bbb" stroke="{charts.DISAGREE_COLOUR}" '
+                    f'stroke-width="2" stroke-dasharray="{dashes}"/>',
+                    "the coders disagree",
+                    f"another code, or nothing by the other coder within {self.tolerance_ms} ms (≠ in the table)",
+                )
+            )
+        return (
+            f'<div class="wb-key" data-wb="timeline-key"><span class="wb-key-title">Principles</span>{principles}</div>'
+            f'<div class="wb-key"><span class="wb-key-title">Initiatives</span>{contingency}'
+            f'<span class="wb-key-title">Marks</span>{"".join(marks)}</div>'
         )
 
     # -- data --------------------------------------------------------------------------
@@ -260,8 +282,17 @@ class Review(ipw.VBox):
         coder = None if self.mode == "supervision" else self.coder
         return self.project.annotations(self.recording, coder=coder)
 
+    def lanes(self, frame: pd.DataFrame) -> list[str]:
+        """The timeline's lanes, top to bottom: the reviewing coder's first, each coder's lanes together
+        (so that a coder's contingency links never cross another coder's lanes), actors by name."""
+        if frame.empty:
+            return []
+        pairs = frame[["lane", "coder", "actor"]].drop_duplicates()
+        order = sorted(pairs.itertuples(index=False), key=lambda r: (r.coder != self.coder, r.coder, r.actor))
+        return list(dict.fromkeys(r.lane for r in order))
+
     def refresh(self) -> None:
-        """Reload rows from the store, recompute contingencies and agreement, redraw table and timeline."""
+        """Reload rows from the store, recompute contingencies and agreement, redraw table, notes and timeline."""
         table = self.annotations()
         by_coder = {c: table.filter(coder=c) for c in table.coders}
         frame = timeline_frame(table, self.scheme, lanes="actor+coder" if self.mode == "supervision" else "actor")
@@ -276,7 +307,47 @@ class Review(ipw.VBox):
             self._table_row({**r._asdict(), "version": versions.get(r.id, 1)}, bool(r.disagree))
             for r in frame.itertuples(index=False)
         ]
-        self._draw_chart(frame[CHART_COLUMNS], contingency_links(found, frame))
+        self._draw_timeline(frame, contingency_links(found, frame))
+
+    def _notes_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The recording's moments and comments, as the notes panel and the timeline show them."""
+        moments = pd.DataFrame(
+            [
+                {"id": m.id, "version": m.version, "onset_ms": m.onset_ms, "offset_ms": m.offset_ms,
+                 "title": m.title, "reason": m.reason}
+                for m in self.project.moments(self.recording)
+            ],
+            columns=["id", "version", "onset_ms", "offset_ms", "title", "reason"],
+        )  # fmt: skip
+        comments = pd.DataFrame(
+            [
+                {"id": c.id, "time_ms": c.time_ms, "author": c.author, "status": str(c.status), "text": c.text}
+                for c in self.project.comments(self.recording)
+            ],
+            columns=["id", "time_ms", "author", "status", "text"],
+        )
+        self.notes.moments = records(moments)
+        self.notes.comments = records(comments)
+        return moments, comments
+
+    def _draw_timeline(self, frame: pd.DataFrame, links: pd.DataFrame) -> None:
+        """Give the timeline its rows; draw it anew only when its lanes or categories changed."""
+        data = {**timeline_datasets(frame, links), **notes_datasets(*self._notes_frames())}
+        lanes = tuple(self.lanes(frame))
+        categories = tuple(c.label for c in self.scheme.categories) + (
+            (NOT_IN_SCHEME,) if (frame["category"] == NOT_IN_SCHEME).any() else ()
+        )
+        datasets = {name: records(df[DATASET_COLUMNS[name]]) for name, df in data.items()}
+        with self.timeline.hold_sync():
+            self.timeline.datasets = datasets
+            if (lanes, categories) != self._shape:
+                width = lane_label_width(lanes)
+                spec = review_timeline(
+                    lanes, categories, self.scheme, duration_ms=self.recording.duration_ms, label_width=width
+                )
+                self.timeline.chrome_px = width + 12
+                self.timeline.spec = spec.to_dict()
+                self._shape = (lanes, categories)
 
     def _table_row(self, a: Mapping[str, Any], disagree: bool) -> dict[str, Any]:
         """One row of the table widget (what table.js shows and sends back with an edit) from an
@@ -316,6 +387,9 @@ class Review(ipw.VBox):
             rows[int(i)] = self._table_row(a, rows.get(int(i), {}).get("disagree", False))
         self.table.rows = list(rows.values())
 
+    def _code_label(self, code: str) -> str:
+        return self.scheme.code(code).label if code in self.scheme else code
+
     def _disagreements(self, table: AnnotationTable, by_coder: Mapping[str, AnnotationTable]) -> set[int]:
         """Ids of annotations where the two main coders disagree (supervision mode).
 
@@ -332,89 +406,19 @@ class Review(ipw.VBox):
         per_code = per_code_agreement(matched)
         agree = (matched["status"] == "agree").sum()
         rows = "".join(
-            f"<tr><td>{r.code}</td><td>{r.n_a}</td><td>{r.n_b}</td><td>{r.agreement:.0%}</td></tr>"
+            f'<tr><td title="{html.escape(r.code)}">{html.escape(self._code_label(r.code))}</td><td>{r.n_a}</td>'
+            f"<td>{r.n_b}</td><td>{r.agreement:.0%}</td></tr>"
             for r in per_code.itertuples()
+            if r.code != UNMATCHED
         )
+        ea, eb = html.escape(a), html.escape(b)
         self.agreement.value = (
-            f'<details data-wb="agreement"><summary>Agreement {a} vs {b}: {agree} of {len(matched)} events agree '
+            f'<details data-wb="agreement"><summary>Agreement {ea} vs {eb}: {agree} of {len(matched)} events agree '
             f"(onset within {self.tolerance_ms} ms, same actor and code); per code</summary>"
-            f'<table class="wb-agreement"><tr><th>code</th><th>{a}</th><th>{b}</th><th>agreement</th></tr>'
+            f'<table class="wb-agreement"><tr><th>code</th><th>{ea}</th><th>{eb}</th><th>agreement</th></tr>'
             f"{rows}</table></details>"
         )
         return {int(i) for i in pd.concat([bad["id_a"], bad["id_b"]]).dropna()}
-
-    def _new_chart_widget(self, chart: alt.TopLevelMixin) -> alt.JupyterChart:
-        widget = alt.JupyterChart(chart, embed_options={"actions": False})
-        # width="container" measures this element (without a width, 0 px); the lane names go beside it
-        widget.layout.width = f"calc(100% - {self._label_width + 12}px)"
-        widget.params.playhead = self.player.current_ms
-        widget.selections.observe(self._on_chart_pick, "pick")
-        return widget
-
-    @staticmethod
-    def _layer_data(frame: pd.DataFrame, links: pd.DataFrame) -> list[pd.DataFrame]:
-        """The data of the timeline's first three layers (bars, answered links, missed initiatives), as
-        :func:`workbench.charts.review_timeline` draws them (checked against the chart it builds)."""
-        bars = frame.copy()
-        if "disagree" not in bars:
-            bars["disagree"] = False
-        return [bars, links[links["outcome"] != "missed"], links[links["outcome"] == "missed"]]
-
-    def _data_names(self, chart: alt.VConcatChart, frame: pd.DataFrame, links: pd.DataFrame) -> list[str] | None:
-        """The names of the chart widget's datasets that :meth:`_draw_chart` can replace, or None.
-
-        None when the chart's layers do not hold what :meth:`_layer_data` computes (the chart builder
-        changed), when two layers share one dataset, or when this Altair cannot update data in place.
-        """
-        if not hasattr(self.chart, "_py_to_js_updates"):
-            return None
-        try:
-            layers = self.chart.spec["vconcat"][TIMELINE_VIEW]["layer"]
-            names = [layers[i]["data"]["name"] for i in range(3)]
-            timeline = chart.vconcat[TIMELINE_VIEW]
-            same = all(
-                isinstance(timeline.layer[i].data, pd.DataFrame) and timeline.layer[i].data.equals(df)
-                for i, df in enumerate(self._layer_data(frame, links))
-            )
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return None
-        return names if same and len(set(names)) == 3 else None
-
-    def _draw_chart(self, frame: pd.DataFrame, links: pd.DataFrame) -> None:
-        """Show new data on the timeline: replace the datasets of the chart in the browser (Vega redraws
-        only the marks), or make a new chart widget when the lanes changed or on the first draw."""
-        lanes = sorted(frame["lane"].unique())
-        names = getattr(self, "_chart_names", None)
-        if names is not None and lanes == self._chart_lanes:
-            data = self._layer_data(frame, links)
-            self.chart._py_to_js_updates = [
-                {"namespace": "data", "name": name, "scope": [], "value": alt.to_values(df)["values"]}
-                for name, df in zip(names, data, strict=True)
-            ]
-            for layer, df in zip(self.chart.chart.vconcat[TIMELINE_VIEW].layer, data, strict=False):
-                layer.data = df  # the Python-side chart stays what the browser shows (no re-embed)
-            self.chart.chart.vconcat[OVERVIEW_VIEW].layer[0].data = data[0]  # the overview's dots: same dataset
-            return
-        chart = self._chart(frame, links)
-        self._replace_chart(chart)
-        self._chart_lanes = lanes
-        self._chart_names = self._data_names(chart, frame, links)
-
-    def _replace_chart(self, chart: alt.TopLevelMixin) -> None:
-        # A fresh chart widget per redraw: changing the spec of a live alt.JupyterChart (altair 6.3)
-        # leaves its old change handlers behind, which then throw on every playhead update.
-        if not hasattr(self, "timeline"):
-            self.chart = self._new_chart_widget(chart)
-            return
-        old, self.chart = self.chart, self._new_chart_widget(chart)
-        self.timeline.children = [self.chart]
-        old.close()
-
-    def _chart(self, frame: pd.DataFrame, links: pd.DataFrame) -> alt.VConcatChart:
-        self._label_width = lane_label_width(sorted(frame["lane"].unique()))
-        return review_timeline(
-            frame, links, self.scheme, duration_ms=self.recording.duration_ms, label_width=self._label_width
-        )
 
     # -- events ------------------------------------------------------------------------
 
@@ -425,15 +429,47 @@ class Review(ipw.VBox):
     def _on_time(self, change: dict[str, Any]) -> None:
         t = int(change["new"])
         self.table.current_ms = t
-        self.chart.params.playhead = t
+        self.timeline.playhead_ms = t
 
-    def _on_chart_pick(self, change: dict[str, Any]) -> None:
-        value = change["new"].value if change["new"] is not None else None
-        if value:
-            onset = int(value[0]["onset_ms"])
-            # the player seeks on a bar click itself (SVG marks); seeking again here would jump back
-            if abs(self.player.current_ms - onset) > PICK_SLACK_MS:
-                self.player.seek(onset)
+    def _on_pick(self, _id: Any, ms: int, _kind: Any, local: bool) -> None:
+        # the player of the same page has seeked already (a wb-seek event); seeking again here would jump back
+        if not local or abs(self.player.current_ms - ms) > PICK_SLACK_MS:
+            self.player.seek(ms)
+
+    def _on_notes_msg(self, _widget: Any, msg: dict[str, Any], _buffers: Any) -> None:
+        kind = msg.get("type")
+        if kind == "seek":
+            if not msg.get("local"):
+                self.player.seek(int(msg["ms"]))
+        elif kind == "edit-moment":
+            self._guard(self._edit_moment, msg)
+        elif kind == "loop-moment":
+            self._guard(self._loop_moment, msg)
+
+    def _edit_moment(self, msg: dict[str, Any]) -> None:
+        field = str(msg["field"])
+        if field not in ("title", "reason"):
+            raise ValueError(f"Expected a moment's title or reason, but got {field!r}.")
+        moment = self.project.update_moment(int(msg["id"]), expected_version=int(msg["version"]),
+                                            **{field: str(msg["value"])})  # fmt: skip
+        self._refresh_notes()
+        self._say(f"Saved the {field} of moment {moment.id}.")
+
+    def _loop_moment(self, msg: dict[str, Any]) -> None:
+        moment = self.project.moment(int(msg["id"]))
+        self.player.loop_start_ms, self.player.loop_end_ms = moment.onset_ms, moment.offset_ms
+        self.player.looping = True
+        self.player.seek(moment.onset_ms)
+        self.player.playing = True
+        self._say(f"Looping moment {moment.id} ({moment.title}); ⟲ under the video stops it.")
+
+    def _refresh_notes(self) -> None:
+        """Show the moments and comments again (the lists and the timeline), without touching annotations."""
+        data = notes_datasets(*self._notes_frames())
+        self.timeline.datasets = {
+            **self.timeline.datasets,
+            **{name: records(df[DATASET_COLUMNS[name]]) for name, df in data.items()},
+        }
 
     def _guard(self, action: Any, *args: Any) -> None:
         try:
@@ -561,10 +597,13 @@ class Review(ipw.VBox):
         if self._mark_in is None or t <= self._mark_in:
             self._say("Press [ at the start of the moment first, then ] after it.", error=True)
             return
-        moment = self.project.add_moment(self.recording, self._mark_in, t, f"Moment at {self._mark_in / 1000:.1f} s")
+        moment = self.project.add_moment(self.recording, self._mark_in, t, f"Moment at {charts.clock(self._mark_in)}")
         self.player.loop_start_ms, self.player.loop_end_ms = moment.onset_ms, moment.offset_ms
         self._mark_in = None
-        self._say(f"Stored moment {moment.id} ({moment.onset_ms}-{moment.offset_ms} ms); ⟲ loops it.")
+        self._refresh_notes()
+        self.notes.show = "moments"
+        self._say(f"Stored moment {moment.id} ({moment.onset_ms}-{moment.offset_ms} ms): give it a title and a reason "
+                  "in the Moments list; ⟲ loops it.")  # fmt: skip
 
     def _still(self, msg: dict[str, Any]) -> None:
         still = self.project.add_still(self.recording, int(msg["time_ms"]), caption=str(msg.get("caption", "")))
@@ -574,7 +613,9 @@ class Review(ipw.VBox):
         comment = self.project.add_comment(
             self.recording, int(msg["time_ms"]), self.coder, str(msg["text"]), status=str(msg.get("status", "discuss"))
         )
-        self._say(f"Stored comment {comment.id} at {comment.time_ms} ms ({comment.status}).")
+        self._refresh_notes()
+        self.notes.show = "comments"
+        self._say(f"Stored comment {comment.id} at {charts.clock(comment.time_ms)} ({comment.status}).")
 
     def synchrony(
         self,

@@ -7,15 +7,17 @@ the :class:`~workbench.ui.controller.Review` controller.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 from pathlib import Path
 from typing import Any
 
 import anywidget
+import pandas as pd
 import traitlets
 
-__all__ = ["AnnotationGrid", "VideoPlayer", "widgets_dir"]
+__all__ = ["AnnotationGrid", "LiveChart", "NotesPanel", "VideoPlayer", "records", "widgets_dir"]
 
 
 def widgets_dir() -> Path:
@@ -145,6 +147,7 @@ class AnnotationGrid(anywidget.AnyWidget):
 
     rows = traitlets.List(traitlets.Dict())
     current_ms = traitlets.Int(0).tag(sync=True)
+    mode = traitlets.Unicode("micro").tag(sync=True)  # "supervision" shows the coder and disagreement columns
     codes = traitlets.List(traitlets.Dict()).tag(sync=True)
     actors = traitlets.List(traitlets.Unicode()).tag(sync=True)
     _base = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -169,3 +172,70 @@ class AnnotationGrid(anywidget.AnyWidget):
             self._base_by_id = rows
         else:
             self._patch = {"upsert": upsert, "remove": remove}
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-ready dicts (numpy scalars as Python ones, NaN as None)."""
+    if frame.empty:
+        return []
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+class LiveChart(anywidget.AnyWidget):
+    """A Vega-Lite chart that fits its container, takes new rows without being drawn again, and follows a playhead.
+
+    ``spec`` is a Vega-Lite spec whose data are named (``{"data": {"name": "bars"}}``, see
+    :func:`workbench.charts.review_timeline`); ``datasets`` maps those names to their rows. Setting
+    ``datasets`` replaces the rows in the browser; setting ``spec`` draws the chart anew. The views'
+    ``width: "container"`` is measured by the widget itself, whenever its element changes size.
+
+    ``playhead_ms`` drives the spec's ``playhead`` parameter (as do the ``wb-time`` events of the video
+    player of the same review, in the browser). A click on a mark whose row has an ``onset_ms`` seeks
+    the player of the same review and calls the handlers of :meth:`on_pick` with that row's ``id``,
+    ``ms`` and ``kind`` (its ``mark_kind``). Dragging across a view named ``overview`` sets the spec's
+    ``zoom`` parameter (see ``widgets/chart.js``).
+    """
+
+    _css = widgets_dir() / "workbench.css"
+
+    spec = traitlets.Dict().tag(sync=True)
+    datasets = traitlets.Dict().tag(sync=True)
+    playhead_ms = traitlets.Int(0).tag(sync=True)
+    hook = traitlets.Unicode("chart").tag(sync=True)  # the element's data-wb attribute
+    chrome_px = traitlets.Int(0).tag(sync=True)  # a first guess of the pixels beside the width (axis labels)
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not hasattr(type(self), "_esm"):
+            from workbench.ui.bundle import chart_esm
+
+            type(self)._esm = chart_esm()
+        super().__init__(**kwargs)
+        self._pick_handlers: list[Any] = []
+        self.on_msg(self._on_pick)
+
+    def on_pick(self, handler: Any) -> None:
+        """Call ``handler(id, ms, kind)`` when a mark with an ``onset_ms`` is clicked."""
+        self._pick_handlers.append(handler)
+
+    def _on_pick(self, _widget: Any, msg: dict[str, Any], _buffers: Any) -> None:
+        if msg.get("type") != "pick" or not isinstance(msg.get("ms"), int | float):
+            return
+        for handler in self._pick_handlers:
+            handler(msg.get("id"), int(msg["ms"]), msg.get("kind"), bool(msg.get("local")))
+
+
+class NotesPanel(anywidget.AnyWidget):
+    """The recording's comments and moments as lists: a click seeks; a moment's title and reason are edited in place.
+
+    ``comments`` are dicts with ``id, time_ms, author, status, text``; ``moments`` dicts with ``id, version,
+    onset_ms, offset_ms, title, reason``. The browser sends ``seek``, ``edit-moment`` (``id, version, field,
+    value``) and ``loop-moment`` messages; the review's controller stores edits and sends the rows back.
+    ``show`` picks the list in view (``"comments"`` or ``"moments"``).
+    """
+
+    _esm = widgets_dir() / "notes.js"
+    _css = widgets_dir() / "workbench.css"
+
+    comments = traitlets.List(traitlets.Dict()).tag(sync=True)
+    moments = traitlets.List(traitlets.Dict()).tag(sync=True)
+    show = traitlets.Unicode("comments").tag(sync=True)
