@@ -37,46 +37,67 @@ def test_colours_follow_the_scheme() -> None:
     assert spec["height"] == 28 * 2  # one lane per actor
 
 
-def test_review_timeline_draws_codes_outside_the_scheme_in_grey() -> None:
-    """A project coded with an older scheme still shows every annotation, in a grey legend entry."""
+def _review_spec(table: AnnotationTable, duration_ms: int) -> tuple[dict, dict]:
+    """The review timeline's Vega-Lite spec for ``table`` and its datasets (what the chart widget is given)."""
     from workbench.analysis.contingency import contingencies
-    from workbench.charts import contingency_links, review_timeline
+    from workbench.charts import contingency_links, review_categories, review_timeline, timeline_datasets
 
     scheme = default_scheme()
-    table = AnnotationTable(ROWS)
     frame = timeline_frame(table, scheme)
-    links = contingency_links(contingencies(table, scheme), frame)
-    spec = review_timeline(frame, links, scheme, duration_ms=5000).to_dict()
-    scales = [
-        layer["encoding"]["color"]["scale"]
-        for layer in spec["vconcat"][1]["layer"]
-        if "color" in layer.get("encoding", {}) and "scale" in layer["encoding"]["color"]
-    ]
-    assert scales, "the annotation layer has a colour scale"
-    assert scales[0]["domain"][-1] == "(not in scheme)" and scales[0]["range"][-1] == "#9e9e9e"
+    data = timeline_datasets(frame, contingency_links(contingencies(table, scheme), frame))
+    lanes = sorted(frame["lane"].unique())
+    spec = review_timeline(lanes, review_categories(frame, scheme), scheme, duration_ms=duration_ms).to_dict()
+    return spec, data
 
 
-def test_brushing_the_overview_zooms_the_review_timeline() -> None:
-    """Compiled by Vega-Lite (vl-convert): the timeline's x domain is the overview's brush, and nothing
-    else (a scale binding, for instance, would silently take the domain over)."""
+def test_review_timeline_draws_codes_outside_the_scheme_in_grey() -> None:
+    """A project coded with an older scheme still shows every annotation, grey (and named in the key)."""
+    spec, data = _review_spec(AnnotationTable(ROWS), 5000)
+    bars = next(layer for layer in spec["vconcat"][1]["layer"] if layer.get("data", {}).get("name") == "bars")
+    scale = bars["encoding"]["color"]["scale"]
+    assert scale["domain"][-1] == "(not in scheme)" and scale["range"][-1] == "#9e9e9e"
+    assert "(not in scheme)" in set(data["bars"]["category"])
+
+
+def test_review_timeline_holds_no_rows_and_zooms_without_a_vega_lite_selection() -> None:
+    """Compiled by Vega-Lite (vl-convert): the rows are named datasets the chart widget fills (so any number of
+    annotations opens: no inline data, no MaxRowsError); the timeline's x domain is the ``zoom`` parameter,
+    else 0 to the recording's end; and no interval selection: while an empty Vega-Lite brush exists, any change
+    of its scale's width throws in Vega ("Cannot read properties of undefined (reading '0')") and leaves the
+    timeline half-drawn - the collapsed timeline of issue 11."""
     import vl_convert
 
-    from workbench.analysis.contingency import contingencies
-    from workbench.charts import contingency_links, review_timeline
+    table = AnnotationTable([{**ROWS[0], "id": i, "onset_ms": 10 * i, "offset_ms": 10 * i + 5} for i in range(1, 6001)])
+    spec, data = _review_spec(table, 80_000)
+    assert len(data["bars"]) == 6000
+    layers = [layer for view in spec["vconcat"] for layer in view.get("layer", [])]
+    names = {layer["data"]["name"] for layer in layers if "name" in layer.get("data", {})}
+    assert {"bars", "links", "missed", "moments", "comments"} <= names
+    assert all(len(rows) <= 1 for rows in spec.get("datasets", {}).values())  # only the one-row helpers inline
+    vega = vl_convert.vegalite_to_vega(spec)
+    assert not [d["name"] for d in vega["data"] if d["name"].endswith("_store")], "a Vega-Lite selection came back"
+    scales = {s["name"]: s for s in vega["scales"]}
+    assert scales["overview_x"]["domain"] == [0, 80.0]
+    assert scales["timeline_x"]["domain"] == {"signal": "zoom || [0, 80.0]"}
+    assert {s["name"] for s in vega["signals"]} >= {"width", "zoom", "playhead"}
 
-    scheme = default_scheme()
-    table = AnnotationTable(ROWS)
-    frame = timeline_frame(table, scheme)
-    spec = review_timeline(frame, contingency_links(contingencies(table, scheme), frame), scheme, duration_ms=8000)
-    vega = vl_convert.vegalite_to_vega(spec.to_dict())
-    brush = [s for s in vega["signals"] if s["name"] == "span"]
-    assert brush, "the overview's brush is a signal of the compiled chart"
-    x_scales = [s for s in vega["scales"] if s["name"].endswith("_x")]
-    assert len(x_scales) == 2
-    overview, timeline = sorted(x_scales, key=lambda s: "domainRaw" in s)
-    assert overview["domain"] == [0, 8] and "domainRaw" not in overview
-    assert "span" in timeline["domainRaw"]["signal"]
-    # without a brush the timeline shows the whole recording, 0 to 8 s, though the data end at 3.5 s
-    assert frame["end_s"].max() < 4
-    svg = vl_convert.vegalite_to_svg(spec.to_dict()).replace(" ", "")
-    assert ">8<" in svg or ">8.0<" in svg  # the last axis label
+
+def test_review_timeline_axis_reads_minutes_and_seconds() -> None:
+    """The whole recording, 0:00 to its end, in m:ss (an SVG drawn by vl-convert with the rows inline)."""
+    import vl_convert
+
+    spec, data = _review_spec(AnnotationTable(ROWS), 125_000)
+    spec["datasets"] = {**spec.get("datasets", {}), **{k: v.to_dict("records") for k, v in data.items()}}
+    spec["vconcat"] = [{**view, "width": 900} for view in spec["vconcat"]]
+    svg = vl_convert.vegalite_to_svg(spec)
+    labels = [t for t in __import__("re").findall(r">([0-9:.]+)</text>", svg) if ":" in t]
+    assert labels[0] == "0:00" and labels[-1] in ("2:00", "2:05"), labels
+    assert all(__import__("re").fullmatch(r"\d+:\d\d", t) for t in labels), labels
+
+
+def test_clock() -> None:
+    from workbench.charts import clock, span_text
+
+    assert clock(0) == "0:00.000" and clock(6233) == "0:06.233" and clock(61_040) == "1:01.040"
+    assert clock(3_723_004) == "1:02:03.004" and clock(-1500) == "-0:01.500" and clock(float("nan")) == ""
+    assert span_text(1000, 1000) == "0:01.000" and span_text(1000, 2500) == "0:01.000–0:02.500"

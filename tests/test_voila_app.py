@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import workbench
-from tests.fixtures.browser import VIDEO, _free_port, shoot, wait_until
+from tests.fixtures.browser import TIMELINE_READY, VIDEO, _free_port, shoot, wait_until
 from tests.test_browser_more import ours
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "review.ipynb"
@@ -128,11 +128,7 @@ def app_page(chromium: Any, voila_app: VoilaApp) -> Iterator[AppPage]:
     try:
         page.wait_for_selector("[data-wb=annotation-row]", timeout=LOAD_TIMEOUT_MS)
         page.wait_for_function(f"{VIDEO} && {VIDEO}.readyState >= 1", timeout=LOAD_TIMEOUT_MS)
-        page.wait_for_function(
-            "document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path').length === "
-            "document.querySelectorAll('[data-wb=annotation-row]').length",
-            timeout=LOAD_TIMEOUT_MS,
-        )
+        page.wait_for_function(TIMELINE_READY, timeout=LOAD_TIMEOUT_MS)
     except Exception as exc:
         pytest.fail(f"Expected the review in standalone Voilà, but: {exc}\n{voila_app.log_text()[-3000:]}")
     try:

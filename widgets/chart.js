@@ -1,10 +1,9 @@
 // VIG Workbench live chart (anywidget front end): a Vega-Lite chart that fits its container, takes new
 // data without being embedded again, and follows the video.
 //
-// This file has no imports: workbench/ui/bundle.py bundles it with Vega, Vega-Lite and Vega-Embed (vl-convert's
-// javascript_bundle), which provides the name `vegaEmbed`. (vl-convert 1.9 replaces the names `vega` and
-// `vegaLite` of such a snippet by null: Vega-Embed compiles the Vega-Lite spec, and the view's own methods
-// make changesets.)
+// This file has no imports: workbench/ui/bundle.py puts it after vl-convert's bundle of Vega, Vega-Lite and
+// Vega-Embed in one ES module; the bundle runs first and hands Vega-Embed over. Vega-Embed compiles the
+// Vega-Lite spec, and the view's own methods make changesets (vl-convert's bundle gives no `vega` namespace).
 //
 // Conventions of the specs it shows (built in workbench/charts.py):
 // - datasets are named (`{"data": {"name": "bars"}}`); their rows come from the trait `datasets`
@@ -23,6 +22,7 @@
 // change of its scale (a new width) makes its scale trigger read `span_at[0]` of undefined; the error
 // stops Vega's update half-way, leaving bars at one x position and the axis without ticks.
 
+const vegaEmbed = globalThis.__vigWorkbenchVegaEmbed;
 const DRAG_PX = 3; // a pointer moved less than this between down and up is a click, not a brush
 
 function sameReview(a, b) {

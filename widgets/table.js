@@ -150,7 +150,7 @@ function render({ model, el: root }) {
       const options = col.edit === "code" ? model.get("codes") || [] : model.get("actors") || [];
       for (const o of options) {
         const value = typeof o === "string" ? o : o.key;
-        const label = typeof o === "string" ? o : `${o.key} — ${o.label}`;
+        const label = typeof o === "string" ? o : o.label;
         input.append(el("option", { value }, label));
       }
       input.value = row[col.key];
@@ -261,7 +261,10 @@ function render({ model, el: root }) {
       const v = r[c.key];
       let text = c.edit === "time" ? fmt(v) : c.key === "code" ? r.label || v : v;
       if (c.key === "disagree") text = r.disagree ? "≠" : "";
-      const td = el("td", { "data-col": c.key, title: c.key === "code" ? `${text} (${v})` : String(text ?? "") }, text ?? "");
+      const td = el("td", { "data-col": c.key, title: c.key === "code" ? `${text} (${v})` : String(text ?? "") });
+      // codes and principles may take two lines (a clamped block inside the cell: the cell stays a table cell)
+      if (c.key === "code" || c.key === "category") td.append(el("div", { class: "wb-clamp" }, text ?? ""));
+      else td.textContent = text ?? "";
       if (c.key === "code") td.style.borderLeft = `6px solid ${r.colour || "#999"}`;
       if (c.edit) td.addEventListener("dblclick", (e) => {
         e.stopPropagation();

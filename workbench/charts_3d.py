@@ -47,8 +47,9 @@ def synchrony_landscape(ccf_df: pd.DataFrame, *, width: int = 640, height: int =
     Returns
     -------
     ipyvolume.Figure
-        The widget (display it in a notebook). Its one mesh has ``x`` = lag (s), ``y`` = synchrony (up),
-        ``z`` = window start (s), coloured from low (dark blue) to high (yellow). Missing values (windows
+        The widget (display it in a notebook). Its one mesh has ``x`` = lag (s, axis "lag"), ``y`` =
+        synchrony (up, axis "sync"), ``z`` = window start (s, axis "time"), coloured from low (dark blue) to
+        high (yellow). Missing values (windows
         or lags rMEA leaves NA) are drawn at the lowest value.
 
     Raises
@@ -96,7 +97,11 @@ def synchrony_landscape(ccf_df: pd.DataFrame, *, width: int = 640, height: int =
     ipv.zlim(
         float(starts_s.min()), float(starts_s.max()) if starts_s.size > 1 else float(starts_s.min()) + 1.0
     )
-    ipv.xlabel("lag (s)")
-    ipv.ylabel("synchrony")
-    ipv.zlabel("window start (s)")
+    # short axis names: ipyvolume draws them as large 3D text at the axes' ends, where long ones are cut off
+    # or lie across the surface (the heading beside the figure explains the axes)
+    ipv.xlabel("lag")
+    ipv.ylabel("sync")
+    ipv.zlabel("time")
+    # from the front and a little above, far enough that the whole box and its axis names are in view
+    ipv.view(azimuth=35, elevation=25, distance=2.8)
     return figure

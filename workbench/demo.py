@@ -31,7 +31,16 @@ from workbench.annotations import AnnotationTable
 if TYPE_CHECKING:
     from workbench.store import Project
 
-__all__ = ["DEMO_CASES", "DEMO_REPORT", "Act", "build_demo", "interaction_script", "render_film"]
+__all__ = [
+    "DEMO_CASES",
+    "DEMO_REGIONS",
+    "DEMO_REPORT",
+    "Act",
+    "build_demo",
+    "demo_regions",
+    "interaction_script",
+    "render_film",
+]
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +246,20 @@ def _coded(acts: Sequence[Act], coder: str, rng: np.random.Generator, faithful: 
                 code = swaps[code]
         rows.append({"actor": a.actor, "code": code, "onset_ms": on, "offset_ms": off, "coder": coder})
     return AnnotationTable(rows)
+
+
+#: The two people's regions in the demo films (x, y, width, height in pixels): the parent left, the child right.
+DEMO_REGIONS: dict[str, tuple[int, int, int, int]] = {"parent": (110, 60, 170, 240), "child": (360, 150, 160, 150)}
+
+
+def demo_regions(project: Project, recording: int) -> dict[str, tuple[int, int, int, int]] | None:
+    """:data:`DEMO_REGIONS` if ``recording`` is one of the demo's films, else None (a film of one's own
+    needs its own regions: where each person is in the picture)."""
+    rec = project.recording(recording)
+    cases = {c.pseudonym for c in project.cases()}
+    if (rec.width, rec.height) == SIZE and {c.pseudonym for c in DEMO_CASES} <= cases:
+        return dict(DEMO_REGIONS)
+    return None
 
 
 #: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster.

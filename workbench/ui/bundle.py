@@ -1,11 +1,13 @@
-"""The live chart's front end, bundled with Vega, Vega-Lite and Vega-Embed so that it works offline.
+"""The live chart's front end, with Vega, Vega-Lite and Vega-Embed bundled in so that it works offline.
 
-``widgets/chart.js`` has no imports: vl-convert's ``javascript_bundle`` bundles it with the three libraries
-and gives it the name ``vegaEmbed`` (vl-convert 1.9 turns the names ``vega`` and ``vegaLite`` of a snippet
-into ``null``, so the module uses Vega-Embed and the view's own methods only). Bundling takes seconds, so the
-result is
-kept in the cache folder (``$WORKBENCH_CACHE_DIR``, else ``~/.cache/vig-workbench``), keyed by the
-versions and the source it is made from: later kernels load it at once.
+vl-convert's ``javascript_bundle`` bundles the three libraries with a snippet of ours. The snippet only hands
+Vega-Embed over (vl-convert 1.9 turns the names ``vega`` and ``vegaLite`` of a snippet into ``null``, so
+``widgets/chart.js`` uses Vega-Embed and the view's own methods only); ``widgets/chart.js`` follows the bundle,
+unminified, in the same ES module, so that an error in it points at a line of ours.
+
+Bundling takes seconds: the bundle is kept in the cache folder (``$WORKBENCH_CACHE_DIR``, else
+``~/.cache/vig-workbench``), keyed by vl-convert's version, the Vega-Lite version and the snippet; later
+kernels load it at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: The Vega-Lite version the bundle carries (a version vl-convert knows).
 VEGA_LITE = "6.4"
+#: Where the bundle leaves Vega-Embed for ``widgets/chart.js``.
+_HANDOVER = "globalThis.__vigWorkbenchVegaEmbed = vegaEmbed;"
 
 
 def cache_dir() -> Path:
@@ -35,25 +39,25 @@ def cache_dir() -> Path:
 
 
 @functools.cache
-def chart_esm() -> str:
-    """The ES module of :class:`~workbench.ui.widgets.LiveChart`: ``widgets/chart.js`` with Vega bundled.
-
-    Made once per kernel, and kept on disk between kernels (see the module docstring).
-    """
+def _vega_bundle() -> str:
     import vl_convert
 
-    source = (widgets_dir() / "chart.js").read_text(encoding="utf-8")
-    key = hashlib.sha256("\n".join([vl_convert.__version__, VEGA_LITE, source]).encode()).hexdigest()[:24]
-    cached = cache_dir() / f"chart-{key}.js"
+    key = hashlib.sha256("\n".join([vl_convert.__version__, VEGA_LITE, _HANDOVER]).encode()).hexdigest()[:24]
+    cached = cache_dir() / f"vega-embed-{key}.js"
     if cached.is_file():
         return cached.read_text(encoding="utf-8")
-    log.info("bundling the chart widget with Vega (once; kept in %s)", cached.parent)
-    bundle = str(vl_convert.javascript_bundle(source, vl_version=VEGA_LITE))
+    log.info("bundling Vega for the chart widget (once; kept in %s)", cached.parent)
+    bundle = str(vl_convert.javascript_bundle(_HANDOVER, vl_version=VEGA_LITE))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         part = cached.with_name(f".{cached.name}.{os.getpid()}.part")
         part.write_text(bundle, encoding="utf-8")
         part.replace(cached)
     except OSError as exc:
-        log.info("could not keep the chart bundle in %s (%s)", cached.parent, exc)
+        log.info("could not keep the Vega bundle in %s (%s)", cached.parent, exc)
     return bundle
+
+
+def chart_esm() -> str:
+    """The ES module of :class:`~workbench.ui.widgets.LiveChart`: the Vega bundle, then ``widgets/chart.js``."""
+    return f"{_vega_bundle()}\n{(widgets_dir() / 'chart.js').read_text(encoding='utf-8')}"

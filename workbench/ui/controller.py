@@ -28,6 +28,7 @@ from workbench.charts import (
     contingency_links,
     lane_label_width,
     notes_datasets,
+    review_categories,
     review_timeline,
     timeline_datasets,
     timeline_frame,
@@ -334,9 +335,7 @@ class Review(ipw.VBox):
         """Give the timeline its rows; draw it anew only when its lanes or categories changed."""
         data = {**timeline_datasets(frame, links), **notes_datasets(*self._notes_frames())}
         lanes = tuple(self.lanes(frame))
-        categories = tuple(c.label for c in self.scheme.categories) + (
-            (NOT_IN_SCHEME,) if (frame["category"] == NOT_IN_SCHEME).any() else ()
-        )
+        categories = review_categories(frame, self.scheme)
         datasets = {name: records(df[DATASET_COLUMNS[name]]) for name, df in data.items()}
         with self.timeline.hold_sync():
             self.timeline.datasets = datasets
@@ -626,13 +625,16 @@ class Review(ipw.VBox):
         increment_s: float = 2.0,
         threshold: int = 10,
     ) -> Any:
-        """Add a 3D synchrony landscape (window x lag x cross-correlation) linked to the video's time.
+        """Add synchrony views linked to the video's time: a heatmap and a 3D landscape (window x lag x value).
 
         Motion energy is computed from the recording for two regions of interest
         (``{"parent": (x, y, w, h), "child": (...)}``, displayed-frame pixels),
         then rMEA's windowed lagged cross-correlation. A marker on the surface
         follows the playhead: the window holding the current time, at the lag of
         its strongest synchrony.
+
+        A heatmap of the same table (time across, lag up) is shown beside it; both follow the video, and
+        a click on the heatmap seeks to the window's start.
 
         Returns
         -------
@@ -673,12 +675,38 @@ class Review(ipw.VBox):
             )
 
         self.player.observe(follow, "current_ms")
-        note = ipw.HTML(
-            f"<b>Synchrony</b> of {html.escape(n1)} and {html.escape(n2)} (motion energy, rMEA's method: lag ±"
-            f"{lag_s:g} s, windows of {window_s:g} s every {increment_s:g} s; positive lags: {html.escape(n2)} "
-            "follows). The red marker follows the video."
+        heatmap = LiveChart(
+            hook="synchrony",
+            spec=charts.synchrony_heatmap(
+                n1, n2, duration_ms=self.recording.duration_ms, lag_s=float(lags.max())
+            ).to_dict(),
+            datasets={"ccf": records(charts.synchrony_rows(table))},
+            playhead_ms=self.player.current_ms,
+            chrome_px=110,
+            layout=ipw.Layout(flex="2 1 480px", min_width="0"),
         )
-        self.children = (*self.children, note, figure)
+        heatmap.on_pick(self._on_pick)
+        self.player.observe(lambda change: setattr(heatmap, "playhead_ms", int(change["new"])), "current_ms")
+        heading = ipw.HTML(
+            f'<div class="wb-section" data-wb="synchrony-heading"><b>Nonverbal synchrony</b> of {html.escape(n1)} '
+            f"and {html.escape(n2)}: how closely their movements follow each other (motion energy of each "
+            f"person's region, rMEA's windowed lagged cross-correlation: windows of {window_s:g} s every "
+            f"{increment_s:g} s, lags up to ±{lag_s:g} s; a positive lag: {html.escape(n2)} follows). Left, over "
+            "time (click a window to see it); right, the same as a landscape (drag to turn it), whose red marker "
+            "follows the video: the window holding the current time, at its strongest lag.</div>"
+        )
+        section = ipw.VBox(
+            [
+                heading,
+                ipw.HBox(
+                    [heatmap, ipw.Box([figure], layout=ipw.Layout(flex="1 1 400px", min_width="360px"))],
+                    layout=ipw.Layout(width="100%", flex_flow="row wrap", align_items="flex-start"),
+                ),
+            ],
+            layout=ipw.Layout(width="100%"),
+        )
+        section.add_class("wb-synchrony")
+        self.children = (*self.children, section)
         return figure
 
     def transcode(self) -> Recording:

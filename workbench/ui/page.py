@@ -1,0 +1,132 @@
+"""The review as a page of an app: what ``notebooks/review.ipynb`` shows in JupyterLab and in Voilà.
+
+:func:`review_page` opens the project and recording named by its arguments or the environment
+(``WORKBENCH_PROJECT``, ``WORKBENCH_RECORDING``, ``WORKBENCH_CODER``) and shows the review; when
+there is nothing to review - no project given, no project there, no film in it - it shows a page
+that says so in plain words and what to do, instead of an error from a notebook cell.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as ipw
+
+from workbench.errors import WorkbenchError
+from workbench.model import Recording
+from workbench.store import Project, open_project
+
+__all__ = ["DEFAULT_CODER", "ReviewPage", "review_page"]
+
+#: Who codes when neither the call nor ``WORKBENCH_CODER`` says.
+DEFAULT_CODER = "supervisor"
+
+
+@dataclass
+class ReviewPage:
+    """What :func:`review_page` found: the review, or the message shown instead (``review`` is None then)."""
+
+    widget: ipw.Widget
+    project: Project | None = None
+    recording: Recording | None = None
+    review: Any = None  # workbench.ui.Review
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _message(title: str, *lines: str, hook: str) -> ipw.HTML:
+    body = "".join(f"<p>{line}</p>" for line in lines)
+    return ipw.HTML(f'<div class="wb-message" data-wb="{hook}"><h3>{html.escape(title)}</h3>{body}</div>')
+
+
+def review_page(
+    project: str | os.PathLike[str] | Project | None = None,
+    recording: int | None = None,
+    *,
+    coder: str | None = None,
+    **review_options: Any,
+) -> ReviewPage:
+    """The review of a recording, or a page that says why there is none and what to do.
+
+    Parameters
+    ----------
+    project : path, URL or Project, optional
+        The project; default ``$WORKBENCH_PROJECT``.
+    recording : int, optional
+        The recording's id; default ``$WORKBENCH_RECORDING``, else the project's first recording.
+    coder : str, optional
+        Who codes; default ``$WORKBENCH_CODER``, else :data:`DEFAULT_CODER`. The review's mode follows
+        the coder (see :class:`workbench.ui.Review`).
+    **review_options
+        Passed on to :class:`workbench.ui.Review` (``mode``, ``window_ms``, ``tolerance_ms``).
+
+    Returns
+    -------
+    ReviewPage
+        Display it (its widget is the review or the message).
+    """
+    from workbench.ui.controller import Review
+
+    coder = coder or os.environ.get("WORKBENCH_CODER", "").strip() or DEFAULT_CODER
+    where = project if project is not None else os.environ.get("WORKBENCH_PROJECT", "").strip()
+    if isinstance(where, Project):
+        opened = where
+    else:
+        if not where:
+            return ReviewPage(
+                _message(
+                    "No project is open",
+                    "This page shows the films of a project, but none was given.",
+                    "Start it with <code>workbench voila PROJECT-FOLDER</code>, or <code>./run demo</code> for the "
+                    "demo project.",
+                    hook="no-project",
+                )
+            )
+        name = html.escape(Path(str(where)).name or str(where))
+        try:
+            opened = open_project(where, coder=coder)
+        except WorkbenchError as exc:
+            return ReviewPage(
+                _message(
+                    f"The project {Path(str(where)).name} could not be opened",
+                    html.escape(str(exc)),
+                    f"Check the folder name, or create the project with <code>workbench init {name}</code>.",
+                    hook="no-project",
+                )
+            )
+    recordings = opened.recordings()
+    if not recordings:
+        return ReviewPage(
+            _message(
+                "There is nothing to review yet",
+                f"The project has {len(opened.cases())} case(s) but no films.",
+                "Register a film in one of its sessions (see the user guide, <i>Registering a film</i>), then "
+                "reload this page.",
+                hook="empty-project",
+            ),
+            project=opened,
+        )
+    wanted = recording if recording is not None else os.environ.get("WORKBENCH_RECORDING", "").strip()
+    chosen = recordings[0]
+    if wanted not in (None, ""):
+        by_id = {r.id: r for r in recordings}
+        try:
+            chosen = by_id[int(wanted)]
+        except (KeyError, ValueError):
+            return ReviewPage(
+                _message(
+                    f"There is no film {html.escape(str(wanted))} in this project",
+                    "Its films are: "
+                    + ", ".join(f"{r.id} ({html.escape(r.label or 'no label')})" for r in recordings)
+                    + ".",
+                    hook="no-recording",
+                ),
+                project=opened,
+            )
+    view = Review(opened, chosen, coder=coder, **review_options)
+    return ReviewPage(view, project=opened, recording=chosen, review=view)
