@@ -37,21 +37,11 @@ from workbench.io import (
 )
 from workbench.scheme import RESERVED_SHORTCUTS
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
-def data() -> Path:
-    """The real files from other tools (``../shared/data``); skip when absent."""
-    if not DATA.is_dir():
-        pytest.skip("../shared/data is not beside the checkout")
-    return DATA
-
-
-@pytest.fixture(scope="module")
-def eaf_schema(data: Path) -> etree.XMLSchema:
+def eaf_schema(real_data: Path) -> etree.XMLSchema:
     """ELAN's EAF 3.0 XML schema (from pympi-ling's test folder)."""
-    return etree.XMLSchema(etree.parse(str(data / "ELAN" / "EAFv3.0.xsd")))
+    return etree.XMLSchema(etree.parse(str(real_data / "ELAN" / "EAFv3.0.xsd")))
 
 
 @pytest.fixture
@@ -91,8 +81,8 @@ def _slot_values(root: etree._Element) -> dict[str, int | None]:
     }
 
 
-def test_read_sample_eaf_counts_times_and_empty_values(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_read_sample_eaf_counts_times_and_empty_values(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     values = {
         t.get("TIER_ID"): [(a.findtext("ANNOTATION_VALUE") or "").strip() for a in t.findall("ANNOTATION/*")]
@@ -122,8 +112,8 @@ def test_read_sample_eaf_counts_times_and_empty_values(data: Path) -> None:
     assert (text.iloc[0]["onset_ms"], text.iloc[0]["offset_ms"]) == (2000, 5000)
 
 
-def test_unaligned_time_slots_are_spread_evenly_like_elan(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_unaligned_time_slots_are_spread_evenly_like_elan(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     # 'The quick brown fox 003' (a3) is subdivided on words-timesub by a410..a414, whose four
@@ -144,8 +134,8 @@ def test_unaligned_time_slots_are_spread_evenly_like_elan(data: Path) -> None:
     assert got["code"].tolist() == ["The", "quick", "brown", "fox", "003"]
 
 
-def test_reference_chains_and_controlled_vocabularies(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_reference_chains_and_controlled_vocabularies(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     by_id = {a.get("ANNOTATION_ID"): a for a in root.iter("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")}
@@ -182,8 +172,8 @@ def test_reference_chains_and_controlled_vocabularies(data: Path) -> None:
     assert Counter(df[df["tier"] == "gestures"]["code"]) == Counter(gcv[r] for r in refs)
 
 
-def test_read_childproject_aclew_tiers(data: Path) -> None:
-    path = data / "ELAN" / "childproject_example.eaf"
+def test_read_childproject_aclew_tiers(real_data: Path) -> None:
+    path = real_data / "ELAN" / "childproject_example.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     by_id = {a.get("ANNOTATION_ID"): a for a in root.iter("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")}
@@ -256,10 +246,10 @@ def test_write_eaf_validates_and_round_trips(mixed_table: AnnotationTable, eaf_s
     assert back.is_point.sum() == 3
 
 
-def test_real_eaf_round_trip_keeps_every_annotation(data: Path, eaf_schema, tmp_path: Path) -> None:
+def test_real_eaf_round_trip_keeps_every_annotation(real_data: Path, eaf_schema, tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        original = read_eaf(data / "ELAN" / "sample_3.0.eaf")
+        original = read_eaf(real_data / "ELAN" / "sample_3.0.eaf")
     out = write_eaf(original, tmp_path / "again.eaf")
     assert eaf_schema.validate(etree.parse(str(out))), eaf_schema.error_log
     back = read_eaf(out)
@@ -411,37 +401,37 @@ def test_broken_eaf_references_raise_format_error(tmp_path: Path, body: str, mat
     assert str(p) in str(info.value)
 
 
-def test_read_eaf_unknown_tier_is_a_value_error(data: Path) -> None:
+def test_read_eaf_unknown_tier_is_a_value_error(real_data: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown \['MA1'\]"):
-        read_eaf(data / "ELAN" / "childproject_example.eaf", tiers=["CHI", "MA1"])
+        read_eaf(real_data / "ELAN" / "childproject_example.eaf", tiers=["CHI", "MA1"])
 
 
 # -- BORIS ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def boris_test(data: Path):
+def boris_test(real_data: Path):
     """``test.boris`` read with its one unpaired observation left out."""
     with pytest.warns(UserWarning, match="live not paired"):
-        return read_boris(data / "BORIS" / "test.boris", unpaired="skip")
+        return read_boris(real_data / "BORIS" / "test.boris", unpaired="skip")
 
 
 def _boris_actor(subject: str) -> str:
     return NO_FOCAL_SUBJECT if subject == "No focal subject" else subject
 
 
-def test_boris_unpaired_state_event_is_named(data: Path) -> None:
+def test_boris_unpaired_state_event_is_named(real_data: Path) -> None:
     with pytest.raises(FormatError) as info:
-        read_boris(data / "BORIS" / "test.boris")
+        read_boris(real_data / "BORIS" / "test.boris")
     msg = str(info.value)
     for part in ("test.boris", "'live not paired'", f"'{NO_FOCAL_SUBJECT}'", "behaviour 's'", "26.862 s"):
         assert part in msg
 
 
-def test_boris_events_agree_with_borises_tabular_export(data: Path, boris_test) -> None:
+def test_boris_events_agree_with_borises_tabular_export(real_data: Path, boris_test) -> None:
     ours = boris_test.observations["observation #1"].to_dataframe()
     for name, sep in (("test_export_events_tabular.tsv", "\t"), ("test_export_events_tabular.csv", ",")):
-        exp = pd.read_csv(data / "BORIS" / name, sep=sep, skiprows=18)
+        exp = pd.read_csv(real_data / "BORIS" / name, sep=sep, skiprows=18)
         assert list(exp["Status"]) == ["START", "STOP"] * 4
         starts, stops = exp[exp["Status"] == "START"], exp[exp["Status"] == "STOP"]
         expected = Counter(
@@ -452,8 +442,8 @@ def test_boris_events_agree_with_borises_tabular_export(data: Path, boris_test) 
     assert ours["offset_ms"].tolist()[:2] == [7750, 16200]
 
 
-def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_test) -> None:
-    exp = pd.read_csv(data / "BORIS" / "test_export_aggregated_events_test_full_1.tsv", sep="\t")
+def test_boris_events_agree_with_borises_aggregated_export(real_data: Path, boris_test) -> None:
+    exp = pd.read_csv(real_data / "BORIS" / "test_export_aggregated_events_test_full_1.tsv", sep="\t")
     assert set(exp["Observation id"]) == {"observation #2"}
     table = boris_test.observations["observation #2"]
     expected = Counter(
@@ -468,7 +458,7 @@ def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_tes
     assert table.points().to_dataframe()["code"].isin(list(boris_test.point_codes)).all()
 
     # the second export (no header, one column fewer: no description) holds the state events
-    sub = pd.read_csv(data / "BORIS" / "test_export_aggregated_events_test_full_3.tsv", sep="\t", header=None)
+    sub = pd.read_csv(real_data / "BORIS" / "test_export_aggregated_events_test_full_3.tsv", sep="\t", header=None)
     rows = Counter(
         (_boris_actor(s), b, round(a * 1000), round(o * 1000))
         for s, b, a, o in zip(sub[8], sub[9], sub[13], sub[14], strict=True)
@@ -476,8 +466,8 @@ def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_tes
     assert rows == _key(table.states())
 
 
-def test_boris_time_budget_of_observation_1(data: Path, boris_test) -> None:
-    budget = json.loads((data / "BORIS" / "test_time_budget1.json").read_text())
+def test_boris_time_budget_of_observation_1(real_data: Path, boris_test) -> None:
+    budget = json.loads((real_data / "BORIS" / "test_time_budget1.json").read_text())
     df = boris_test.observations["observation #1"].to_dataframe()
     for row in budget:
         sel = df[(df["actor"] == row["subject"]) & (df["code"] == row["behavior"])].sort_values("onset_ms")
@@ -493,8 +483,8 @@ def test_boris_time_budget_of_observation_1(data: Path, boris_test) -> None:
             assert statistics.mean(gaps) == pytest.approx(row["inter_duration_mean"], abs=5e-4)
 
 
-def test_boris_observations_list_subjects_and_media(data: Path, boris_test) -> None:
-    exp = pd.read_csv(data / "BORIS" / "export_observations_list_test1.tsv", sep="\t", keep_default_na=False)
+def test_boris_observations_list_subjects_and_media(real_data: Path, boris_test) -> None:
+    exp = pd.read_csv(real_data / "BORIS" / "export_observations_list_test1.tsv", sep="\t", keep_default_na=False)
     for obs_id, subjects, media in zip(
         exp["Observation id"], exp["Subjects"], exp["Media files/Live observation"], strict=True
     ):
@@ -510,8 +500,8 @@ def test_boris_observations_list_subjects_and_media(data: Path, boris_test) -> N
     assert boris_test.skipped == ("live not paired",)
 
 
-def test_boris_ethogram_becomes_the_scheme(data: Path, boris_test) -> None:
-    raw = json.loads((data / "BORIS" / "test.boris").read_text())
+def test_boris_ethogram_becomes_the_scheme(real_data: Path, boris_test) -> None:
+    raw = json.loads((real_data / "BORIS" / "test.boris").read_text())
     conf = raw["behaviors_conf"]
     s = boris_test.scheme
     assert [c.label for c in s.codes] == [conf[k]["code"] for k in sorted(conf, key=int)]
@@ -523,7 +513,7 @@ def test_boris_ethogram_becomes_the_scheme(data: Path, boris_test) -> None:
     assert all(t.scheme is s for t in boris_test.observations.values())
 
 
-def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
+def test_boris_modifiers_go_to_column_and_note(real_data: Path, boris_test) -> None:
     df = boris_test.observations["modifiers"].to_dataframe()
     q = df[df["code"] == "q"]
     assert q["modifiers"].tolist() == ["m1", "m2", "m3"]
@@ -534,8 +524,8 @@ def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
         (30425, 40825, ""),
     ]
 
-    project = read_boris(data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris")
-    raw = json.loads((data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_text())
+    project = read_boris(real_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris")
+    raw = json.loads((real_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_text())
     events = raw["observations"]["test1 live"]["events"]
     df = project.observations["test1 live"].to_dataframe()
     assert df["onset_ms"].tolist() == [round(e[0] * 1000) for e in events]
@@ -544,19 +534,19 @@ def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
     assert set(df["actor"]) == {NO_FOCAL_SUBJECT}
 
 
-def test_boris_versions_and_media_paths(data: Path, boris_test) -> None:
+def test_boris_versions_and_media_paths(real_data: Path, boris_test) -> None:
     with pytest.warns(UserWarning, match="live not paired"):
-        bare = read_boris(data / "BORIS" / "test_without_media_files_paths.boris", unpaired="skip")
+        bare = read_boris(real_data / "BORIS" / "test_without_media_files_paths.boris", unpaired="skip")
     with pytest.warns(UserWarning, match="live not paired"):
-        other = read_boris(data / "BORIS" / "test2.boris", unpaired="skip")
+        other = read_boris(real_data / "BORIS" / "test2.boris", unpaired="skip")
     # media folders are never kept: '/home/user/video/video1.mp4' and 'video1.mp4' give the same name
     assert bare.media["2 video"] == boris_test.media["2 video"] == ("video1.mp4", "video2.mp4")
     for obs in ("observation #1", "observation #2", "modifiers", "live"):
         assert bare.observations[obs] == boris_test.observations[obs] == other.observations[obs]
-    only = read_boris(data / "BORIS" / "test.boris", observations=["observation #1"])
+    only = read_boris(real_data / "BORIS" / "test.boris", observations=["observation #1"])
     assert list(only.observations) == ["observation #1"]
     with pytest.raises(ValueError, match="unknown"):
-        read_boris(data / "BORIS" / "test.boris", observations=["nope"])
+        read_boris(real_data / "BORIS" / "test.boris", observations=["nope"])
 
 
 def test_boris_gzip_colours_shortcuts_and_bad_events(tmp_path: Path) -> None:
@@ -623,9 +613,9 @@ def test_boris_gzip_colours_shortcuts_and_bad_events(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["otx_parser_test.otx", "otx_parser_test.otb"])
-def test_otx_agrees_with_borises_import_of_it(data: Path, name: str) -> None:
-    project = read_otx(data / "ObserverXT" / name)
-    boris = json.loads((data / "BORIS" / "otx_import_test.boris").read_text())
+def test_otx_agrees_with_borises_import_of_it(real_data: Path, name: str) -> None:
+    project = read_otx(real_data / "ObserverXT" / name)
+    boris = json.loads((real_data / "BORIS" / "otx_import_test.boris").read_text())
     ethogram = list(boris["behaviors_conf"].values())
     codes = {c.label: c for c in project.scheme.codes}
     assert set(codes) == {b["code"] for b in ethogram} and len(codes) == 22
@@ -702,8 +692,8 @@ def test_odx_observation_events_are_paired(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv"])
-def test_table_round_trip_real_eaf_rows(data: Path, tmp_path: Path, suffix: str) -> None:
-    table = read_eaf(data / "ELAN" / "childproject_example.eaf", recording_id=3)
+def test_table_round_trip_real_eaf_rows(real_data: Path, tmp_path: Path, suffix: str) -> None:
+    table = read_eaf(real_data / "ELAN" / "childproject_example.eaf", recording_id=3)
     out = write_table(table, tmp_path / f"chi{suffix}")
     assert out.read_text(encoding="utf-8").splitlines()[0].split("," if suffix == ".csv" else "\t") == [
         "id", "recording_id", "actor", "code", "onset_ms", "offset_ms", "coder", "note", "tier",
@@ -808,7 +798,7 @@ def test_sdis_event_kind_and_code_rules(tmp_path: Path) -> None:
     }
 
 
-def test_sdis_timed_parses_back_to_the_table_durations(data: Path, boris_test, tmp_path: Path) -> None:
+def test_sdis_timed_parses_back_to_the_table_durations(real_data: Path, boris_test, tmp_path: Path) -> None:
     sessions = {k: boris_test.observations[k] for k in ("observation #1", "observation #2", "live")}
     out = write_sdis(sessions, tmp_path / "boris.sds")
     text = out.read_text(encoding="ascii")
@@ -854,14 +844,14 @@ _READERS = {
 
 @pytest.mark.parametrize("reader", sorted(_READERS))
 @pytest.mark.parametrize("content", ["missing", "empty", "garbage", "truncated", "other-format"])
-def test_unusable_files_raise_format_error(data: Path, tmp_path: Path, reader: str, content: str) -> None:
+def test_unusable_files_raise_format_error(real_data: Path, tmp_path: Path, reader: str, content: str) -> None:
     func, suffix = _READERS[reader]
     path = tmp_path / f"input{suffix}"
     real = {
-        "eaf": data / "ELAN" / "childproject_example.eaf",
-        "boris": data / "BORIS" / "test.boris",
-        "otx": data / "ObserverXT" / "otx_parser_test.otx",
-        "table": data / "BORIS" / "test_export_events_tabular.csv",
+        "eaf": real_data / "ELAN" / "childproject_example.eaf",
+        "boris": real_data / "BORIS" / "test.boris",
+        "otx": real_data / "ObserverXT" / "otx_parser_test.otx",
+        "table": real_data / "BORIS" / "test_export_events_tabular.csv",
     }
     if content == "empty":
         path.write_bytes(b"")
