@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.videos",
     "tests.fixtures.store",
     "tests.fixtures.browser",
+    "tests.fixtures.elan",
 ]
 
 #: Real files made by other tools, kept in the repository (tests/data; its README names sources and licences).

@@ -74,6 +74,18 @@ def _xml(path: Path) -> etree._Element:
     return etree.parse(str(path)).getroot()
 
 
+def _root_tiers(root: etree._Element) -> dict[str, str]:
+    """Tier id -> the id at the top of its PARENT_REF chain, read straight from the XML."""
+    parent = {t.get("TIER_ID"): t.get("PARENT_REF") for t in root.iterfind("TIER")}
+    tops = {}
+    for tier in parent:
+        top = tier
+        while parent[top]:
+            top = parent[top]
+        tops[tier] = top
+    return tops
+
+
 def _slot_values(root: etree._Element) -> dict[str, int | None]:
     return {
         s.get("TIME_SLOT_ID"): (int(s.get("TIME_VALUE")) if s.get("TIME_VALUE") is not None else None)
@@ -98,8 +110,10 @@ def test_read_sample_eaf_counts_times_and_empty_values(real_data: Path) -> None:
     assert df.groupby("tier").size().to_dict() == {
         t: sum(v != "" for v in vs) for t, vs in values.items() if any(v != "" for v in vs)
     }
-    # no PARTICIPANT attribute in this file: the actor is the tier id
-    assert set(df["actor"]) == set(df["tier"]) and set(table.coders) == {""}
+    # the actor is the root tier: 'text' for its four dependent tiers, 'gestures' for itself
+    assert set(zip(df["tier"], df["actor"], strict=True)) == {(t, _root_tiers(root)[t]) for t in set(df["tier"])}
+    assert set(df["actor"]) == {"text", "gestures"} and set(table.coders) == {""}
+    assert df["participant"].isna().all()  # no PARTICIPANT attribute in this file
 
     # the aligned 'text' tier: times straight from the time slots
     slots = _slot_values(root)
@@ -189,9 +203,9 @@ def test_read_childproject_aclew_tiers(real_data: Path) -> None:
     tier_counts = {t.get("TIER_ID"): len(t.findall("ANNOTATION")) for t in root.iterfind("TIER")}
     assert df.groupby("tier").size().to_dict() == tier_counts
     assert len(table) == 712 and tier_counts["CHI"] == 134 and tier_counts["xds@FA1"] == 91
-    # the actor is the PARTICIPANT: dependent tiers belong to their speaker
-    participants = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in root.iterfind("TIER")}
-    assert all(participants[t] == a for t, a in zip(df["tier"], df["actor"], strict=True))
+    # the actor is the root tier: dependent tiers (xds@FA1, lex@CHI, mwu@CHI -> lex@CHI) belong to their speaker
+    tops = _root_tiers(root)
+    assert all(tops[t] == a for t, a in zip(df["tier"], df["actor"], strict=True))
     assert table.actors == ("CHI", "FA1", "FA2", "UC1", "UC2", "UC3")
     assert set(df["coder"]) == {"lab"} and set(df["recording_id"]) == {7}
 
@@ -204,6 +218,122 @@ def test_read_childproject_aclew_tiers(real_data: Path) -> None:
     assert (first_chi["onset_ms"], first_chi["offset_ms"]) == (3150, 3332)
     # the xds codes (addressee) of FA1, an ACLEW closed vocabulary held in an external .ecv file
     assert set(df[df["tier"] == "xds@FA1"]["code"]) <= {"T", "C", "B", "A", "O", "U", "P"}
+
+
+REAL_EAFS = ["sample_3.0.eaf", "childproject_example.eaf", "example_solis.eaf", "eaf_any_tier.eaf"]
+
+
+@pytest.mark.parametrize("name", REAL_EAFS)
+def test_real_eaf_rows_come_back_under_their_root_tier(real_data: Path, name: str) -> None:
+    """Files of other projects (pympi-ling, ChildProject), tier by tier: every non-empty annotation comes
+    back once, under the name of the tier at the top of its PARENT_REF chain, with the tier's own
+    PARTICIPANT beside it."""
+    path = real_data / "ELAN" / name
+    root = _xml(path)
+    tops = _root_tiers(root)
+    participant = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in root.iterfind("TIER")}
+    non_empty = {
+        t.get("TIER_ID"): sum(bool((a.findtext("ANNOTATION_VALUE") or "").strip()) for a in t.findall("ANNOTATION/*"))
+        for t in root.iterfind("TIER")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty values, counted in test_read_sample_eaf_counts_...
+        df = read_eaf(path).to_dataframe()
+    assert df.groupby("tier").size().to_dict() == {t: n for t, n in non_empty.items() if n}
+    for tier, rows in df.groupby("tier"):
+        assert set(rows["actor"]) == {tops[tier]}, tier
+        assert set(rows["participant"].fillna("")) == {participant[tier] or ""}, tier
+
+
+def test_real_aclew_participants_that_merged_and_split_people(real_data: Path) -> None:
+    """ChildProject's SOLIS example: CHI has PARTICIPANT "Child" but its vcm@CHI has "CHI"; three
+    speakers (FA2, MA1, MC1) all have "MULTI". Read by participant, that was one child split in two
+    actors and three speakers merged into one."""
+    path = real_data / "ELAN" / "example_solis.eaf"
+    participant = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in _xml(path).iterfind("TIER")}
+    assert (participant["CHI"], participant["vcm@CHI"]) == ("Child", "CHI")
+    assert {participant[t] for t in ("FA2", "MA1", "MC1")} == {"MULTI"}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_eaf(path).to_dataframe()
+        with pytest.raises(FormatError) as info:
+            read_eaf(path, actor_from="participant")
+        people = read_eaf(path, actor_from="participant", tiers=["CHI", "vcm@CHI", "FA1", "vcm@FA1"]).to_dataframe()
+    assert set(df.loc[df["tier"].isin(["CHI", "vcm@CHI"]), "actor"]) == {"CHI"}
+    assert set(df.loc[df["participant"] == "MULTI", "actor"]) == {"FA2", "MA1", "MC1"}
+    assert str(path) in str(info.value) and "'FA2', 'MA1', 'MC1' -> 'MULTI'" in str(info.value)
+    # by participant, the root tier's value names the person on all their tiers
+    assert dict(zip(people["tier"], people["actor"], strict=True)) == {
+        "CHI": "Child", "vcm@CHI": "Child", "FA1": "Mother", "vcm@FA1": "Mother",
+    }  # fmt: skip
+
+
+def test_three_speakers_with_participant_multi_stay_three_actors(eaf_multi: Path) -> None:
+    df = read_eaf(eaf_multi).to_dataframe()
+    assert Counter(df["actor"]) == {"FA2": 2, "MA1": 1, "MC1": 3}
+    assert (df["actor"] == df["tier"]).all() and set(df["participant"]) == {"MULTI"}
+    with pytest.raises(FormatError) as info:
+        read_eaf(eaf_multi, actor_from="participant")
+    message = str(info.value)
+    assert str(eaf_multi) in message and "'FA2', 'MA1', 'MC1' -> 'MULTI'" in message
+    assert "actor_from='tier' (the default)" in message
+    # one of them alone merges nothing
+    assert read_eaf(eaf_multi, tiers=["MA1"], actor_from="participant").actors == ("MULTI",)
+
+
+def test_aclew_dependent_tiers_share_their_root_tiers_actor(eaf_aclew: Path) -> None:
+    df = read_eaf(eaf_aclew).to_dataframe()
+    assert Counter(zip(df["tier"], df["actor"], strict=True)) == {
+        ("CHI", "CHI"): 2, ("vcm@CHI", "CHI"): 2, ("lex@CHI", "CHI"): 1, ("mwu@CHI", "CHI"): 1,
+        ("FA1", "FA1"): 1, ("xds@FA1", "FA1"): 1,
+    }  # fmt: skip
+    assert dict(zip(df["tier"], df["participant"], strict=True)) == {
+        "CHI": "Child", "vcm@CHI": "CHI", "lex@CHI": "CHI", "mwu@CHI": "CHI", "FA1": "Mother", "xds@FA1": "FA1",
+    }  # fmt: skip
+    rows = sorted(zip(df["tier"], df["onset_ms"], df["offset_ms"], df["code"], strict=True))
+    assert [r for r in rows if r[0] != "CHI" and r[0] != "FA1"] == [
+        ("lex@CHI", 1200, 1500, "W"), ("mwu@CHI", 1200, 1500, "1"),
+        ("vcm@CHI", 100, 600, "C"), ("vcm@CHI", 1200, 1500, "L"), ("xds@FA1", 700, 1100, "T"),
+    ]  # fmt: skip
+    by_participant = read_eaf(eaf_aclew, actor_from="participant").to_dataframe()
+    assert set(zip(by_participant["tier"], by_participant["actor"], strict=True)) == {
+        ("CHI", "Child"), ("vcm@CHI", "Child"), ("lex@CHI", "Child"), ("mwu@CHI", "Child"),
+        ("FA1", "Mother"), ("xds@FA1", "Mother"),
+    }  # fmt: skip
+
+
+def test_actors_are_the_tier_names_not_the_participant_codes(eaf_parent_child: Path) -> None:
+    table = read_eaf(eaf_parent_child, scheme=default_scheme())
+    df = table.to_dataframe()
+    assert table.actors == ("Child", "Parent") and table.scheme == default_scheme()
+    assert set(zip(df["actor"], df["participant"], df["coder"], strict=True)) == {
+        ("Parent", "P01", "coder1"), ("Child", "C01", ""),
+    }  # fmt: skip
+    assert read_eaf(eaf_parent_child, actor_from="participant").actors == ("C01", "P01")
+    with pytest.raises(ValueError, match=r"'actor_from'.*'tier' and 'participant', but got 'speaker'"):
+        read_eaf(eaf_parent_child, actor_from="speaker")  # type: ignore[arg-type]
+
+
+def test_read_eaf_with_a_scheme_names_file_tier_and_time_of_unknown_codes(tmp_path: Path) -> None:
+    from tests.fixtures.elan import write_pympi_eaf
+
+    path = write_pympi_eaf(
+        tmp_path / "coding.eaf",
+        [
+            ("Parent", "P01", None, [(0, 500, "waiting"), (83_456, 84_000, "waving")]),
+            ("Child", "C01", None, [(4_000_000, 4_000_100, "smiling")]),
+            ("vcm@Child", "C01", "Child", [(4_000_050, "waiting")]),
+        ],
+    )
+    with pytest.raises(AnnotationError) as info:
+        read_eaf(path, scheme=default_scheme())
+    assert info.value.problems == [
+        f"{path}, tier 'Parent', 00:01:23.456-00:01:24.000: Expected a code of scheme 'vig-principles', "
+        "but got 'waving'.",
+        f"{path}, tier 'Child', 01:06:40.000-01:06:40.100: Expected a code of scheme 'vig-principles', "
+        "but got 'smiling'.",
+    ]
 
 
 def test_write_eaf_validates_and_round_trips(mixed_table: AnnotationTable, eaf_schema, tmp_path: Path) -> None:
@@ -244,6 +374,40 @@ def test_write_eaf_validates_and_round_trips(mixed_table: AnnotationTable, eaf_s
         mixed_table, ("actor", "code", "onset_ms", "offset_ms", "coder")
     )
     assert back.is_point.sum() == 3
+
+
+def test_workbench_tiers_keep_their_actors_when_renamed_in_elan(mixed_table: AnnotationTable, tmp_path: Path) -> None:
+    """Tiers of the workbench's own types name their actor by PARTICIPANT ("parent@sup (points)" is
+    actor "parent"), also after a user renamed them in ELAN; a tier the user adds under one of them
+    belongs to the same actor."""
+    tree = etree.parse(str(write_eaf(mixed_table, tmp_path / "coding.eaf")))
+    doc = tree.getroot()
+    renamed = {}
+    for i, tier in enumerate(doc.iterfind("TIER")):
+        renamed[tier.get("TIER_ID")] = tier.get("PARTICIPANT")
+        tier.set("TIER_ID", f"Tier {i}")
+    first = doc.find("TIER")
+    note = etree.SubElement(doc, "TIER", TIER_ID="notes", LINGUISTIC_TYPE_REF="note", PARENT_REF="Tier 0")
+    parent_id = first.find("ANNOTATION/ALIGNABLE_ANNOTATION").get("ANNOTATION_ID")
+    ref = etree.SubElement(
+        etree.SubElement(note, "ANNOTATION"), "REF_ANNOTATION", ANNOTATION_ID="a999", ANNOTATION_REF=parent_id
+    )
+    etree.SubElement(ref, "ANNOTATION_VALUE").text = "seen"
+    first.addnext(note)
+    note.addnext(
+        etree.Element(
+            "LINGUISTIC_TYPE", LINGUISTIC_TYPE_ID="note", TIME_ALIGNABLE="false",
+            CONSTRAINTS="Symbolic_Association", GRAPHIC_REFERENCES="false",
+        )
+    )  # fmt: skip
+    tree.write(str(tmp_path / "renamed.eaf"), xml_declaration=True, encoding="UTF-8")
+
+    back = read_eaf(tmp_path / "renamed.eaf").to_dataframe()
+    cols = ("actor", "code", "onset_ms", "offset_ms", "coder")
+    ours = AnnotationTable(back[back["tier"] != "notes"])
+    assert _key(ours, cols) == _key(mixed_table, cols)
+    assert set(back.loc[back["tier"] == "notes", "actor"]) == {first.get("PARTICIPANT")}
+    assert len(set(renamed.values())) == 2  # seven tiers, two actors: the renaming took every tier id away
 
 
 def test_real_eaf_round_trip_keeps_every_annotation(real_data: Path, eaf_schema, tmp_path: Path) -> None:
@@ -392,6 +556,15 @@ def test_cv_entry_ids_written_as_values_are_mapped(tmp_path: Path) -> None:
             '<TIME_ORDER/><TIER TIER_ID="T"/>\n',
             "Expected attribute LINGUISTIC_TYPE_REF on <TIER>",
         ),  # no LINGUISTIC_TYPE_REF
+        (  # a dependent tier whose parent tier is not in the file
+            '<TIME_ORDER/><TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="vcm@CHI" PARENT_REF="CHI"/>\n' + _LT,
+            "Expected PARENT_REF of tier 'vcm@CHI' to name a tier of the file, but got 'CHI'",
+        ),
+        (  # two tiers each the other's parent
+            '<TIME_ORDER/><TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="A" PARENT_REF="B"/>'
+            '<TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="B" PARENT_REF="A"/>\n' + _LT,
+            "cycle: A -> B -> A",
+        ),
     ],
 )
 def test_broken_eaf_references_raise_format_error(tmp_path: Path, body: str, match: str) -> None:
@@ -696,7 +869,7 @@ def test_table_round_trip_real_eaf_rows(real_data: Path, tmp_path: Path, suffix:
     table = read_eaf(real_data / "ELAN" / "childproject_example.eaf", recording_id=3)
     out = write_table(table, tmp_path / f"chi{suffix}")
     assert out.read_text(encoding="utf-8").splitlines()[0].split("," if suffix == ".csv" else "\t") == [
-        "id", "recording_id", "actor", "code", "onset_ms", "offset_ms", "coder", "note", "tier",
+        "id", "recording_id", "actor", "code", "onset_ms", "offset_ms", "coder", "note", "tier", "participant",
     ]  # fmt: skip
     back = read_table(out)
     assert back == table  # every column, extras included, same order and types
