@@ -780,6 +780,15 @@ def test_boris_gzip_colours_shortcuts_and_bad_events(tmp_path: Path) -> None:
         path.write_text(json.dumps(project))
         with pytest.raises(FormatError, match=r"event #0: Expected \[time, subject, behaviour"):
             read_boris(path)
+        # events before 0 s are named by observation, event, subject, behaviour and time, not a row number
+        project["observations"]["o1"]["events"] = [[1.0, "", "nod", "", ""], [-0.25, "Ann", "smile at", "", ""]]
+        path.write_text(json.dumps(project))
+        with pytest.raises(AnnotationError) as info:
+            read_boris(path)
+        assert info.value.problems == [
+            f"{path}, observation 'o1', event #1 (subject 'Ann', behaviour 'smile at'): Expected a time of 0 s or "
+            "later, but got -0.25 s."
+        ]
 
 
 # -- Observer XT ---------------------------------------------------------------------------------
