@@ -18,12 +18,14 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 import pandas as pd
+import pympi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from workbench import AnnotationError, AnnotationTable, FormatError, default_scheme
 from workbench.io import (
+    CODE_TYPE,
     NO_FOCAL_SUBJECT,
     POINT_TYPE,
     read_boris,
@@ -408,6 +410,26 @@ def test_workbench_tiers_keep_their_actors_when_renamed_in_elan(mixed_table: Ann
     assert _key(ours, cols) == _key(mixed_table, cols)
     assert set(back.loc[back["tier"] == "notes", "actor"]) == {first.get("PARTICIPANT")}
     assert len(set(renamed.values())) == 2  # seven tiers, two actors: the renaming took every tier id away
+
+
+def test_a_users_tier_named_like_a_workbench_actor_joins_that_actor(tmp_path: Path) -> None:
+    """A tier "parent" the user made in ELAN beside the workbench's "parent@sup" (PARTICIPANT "parent"):
+    by tier name they are one actor; by participant, one tier has none, so the merge is refused."""
+    eaf = pympi.Elan.Eaf(author="")
+    eaf.remove_tier("default")
+    eaf.add_linguistic_type(CODE_TYPE)
+    eaf.add_linguistic_type("notes")
+    eaf.add_tier("parent@sup", ling=CODE_TYPE, part="parent", ann="sup")
+    eaf.add_annotation("parent@sup", 100, 400, "waiting")
+    eaf.add_tier("parent", ling="notes")
+    eaf.add_annotation("parent", 500, 900, "calmer today")
+    path = tmp_path / "mixed.eaf"
+    pympi.Elan.to_eaf(str(path), eaf)
+    df = read_eaf(path).to_dataframe()
+    assert set(zip(df["tier"], df["actor"], df["coder"], strict=True)) == {("parent@sup", "parent", "sup"),
+                                                                           ("parent", "parent", "")}  # fmt: skip
+    with pytest.raises(FormatError, match=r"the workbench's own tiers, 'parent' -> 'parent'"):
+        read_eaf(path, actor_from="participant")
 
 
 def test_real_eaf_round_trip_keeps_every_annotation(real_data: Path, eaf_schema, tmp_path: Path) -> None:

@@ -229,15 +229,12 @@ def _actors(doc: _Document, selected: list[str], actor_from: str) -> dict[str, s
         attrib = doc.tiers[root].attrib
         participant = (attrib.get("PARTICIPANT") or "").strip()
         ours = bool(participant) and attrib.get("LINGUISTIC_TYPE_REF") in (CODE_TYPE, POINT_TYPE)
-        if ours or actor_from == "participant":
-            of_root[root] = participant or root
-        else:
-            of_root[root] = root
+        of_root[root] = participant or root if ours or actor_from == "participant" else root
         claim = "the workbench's own tiers" if ours else repr(root)
         if claim not in claims.setdefault(of_root[root], []):
             claims[of_root[root]].append(claim)
     merged = {actor: owners for actor, owners in claims.items() if len(owners) > 1}
-    if merged:  # only possible with actor_from="participant": root tier ids are unique
+    if merged and actor_from == "participant":  # by tier id, a tier named as a workbench actor joins it
         listed = "; ".join(f"{', '.join(owners)} -> {actor!r}" for actor, owners in merged.items())
         raise FormatError(
             f"{doc.src}: Expected the tiers of different people to have different PARTICIPANT values "
@@ -345,7 +342,7 @@ class _Document:
     def root(self, tier_id: str) -> str:
         """The id at the top of ``tier_id``'s chain of ``PARENT_REF`` (``tier_id`` itself if independent)."""
         chain = [tier_id]
-        while parent := (self.tiers[chain[-1]].attrib.get("PARENT_REF") or "").strip():
+        while parent := self.tiers[chain[-1]].attrib.get("PARENT_REF"):
             if parent not in self.tiers:
                 raise FormatError(
                     f"{self.src}: Expected PARENT_REF of tier {chain[-1]!r} to name a tier of the file, "
