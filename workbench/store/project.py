@@ -1613,11 +1613,16 @@ class Project:
         df = (table if isinstance(table, AnnotationTable) else AnnotationTable(table, source=what)).to_dataframe()
         if coder is not None:
             df["coder"] = coder.strip()
-        where = df["tier"].tolist() if "tier" in df.columns else [None] * len(df)
+        tiers = df["tier"].tolist() if "tier" in df.columns else [None] * len(df)
         labels = [
-            f"{source + ', ' if source else ''}"
-            f"{f'tier {tier!r}' if isinstance(tier, str) and tier else f'actor {actor!r}'}, {format_span(on, off)}"
-            for tier, actor, on, off in zip(where, df["actor"], df["onset_ms"], df["offset_ms"], strict=True)
+            ", ".join(
+                [
+                    *([source] if source else []),
+                    f"tier {tier!r}" if isinstance(tier, str) and tier else f"actor {actor!r}",
+                    format_span(onset, offset),
+                ]
+            )
+            for tier, actor, onset, offset in zip(tiers, df["actor"], df["onset_ms"], df["offset_ms"], strict=True)
         ]
         scheme = self.scheme
         problems = [
@@ -1646,8 +1651,9 @@ class Project:
     ) -> tuple[list[int], int]:
         """Check ``df`` (validated rows) against the store and insert it in one transaction.
 
-        ``mode`` is None for plain adds, else an import's mode (see :meth:`import_annotations`).
-        Returns the new ids and the number of stored rows replaced.
+        ``mode`` (see :meth:`import_annotations`): ``"new"`` refuses rows already stored for their
+        coder, ``"replace"`` first deletes the stored rows of the rows' coders; None or ``"append"``
+        just adds. Returns the new ids and the number of stored rows replaced.
         """
         extras = [c for c in df.columns if c not in ANNOTATION_COLUMNS and c not in _ANNOTATION_STORE_COLUMNS]
         now = _now()
