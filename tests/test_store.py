@@ -380,14 +380,14 @@ def test_replace_swaps_one_coders_rows_in_one_audited_transaction(
     project.import_annotations(rec, AnnotationTable(old[:10]), coder="supervisor")
     supervisor = [r for r in _stored(project) if r[0] == "supervisor"]
     new = _rows(25, rng)
-    start = len(project.audit_log())
+    start = len(project.audit_log(case="Family A"))
 
     # invalid new rows: nothing is replaced (the delete is rolled back with the failed insert)
     bad = [*new[:24], dict(new[24], onset_ms=2500, offset_ms=2600)]
     before = _stored(project)
     with pytest.raises(AnnotationError, match=r"actor '(child|parent)', 00:00:02\.500-00:00:02\.600, field 'onset_ms'"):
         project.import_annotations(rec, AnnotationTable(bad), coder="trainee", mode="replace")
-    assert _stored(project) == before and len(project.audit_log()) == start
+    assert _stored(project) == before and len(project.audit_log(case="Family A")) == start
 
     report = project.import_annotations(rec, AnnotationTable(new), coder="trainee", mode="replace")
     assert (report.replaced, len(report.ids), report.coders) == (40, 25, ("trainee",))
@@ -435,7 +435,7 @@ def test_import_problems_name_file_tier_and_time(project_recording: tuple[Projec
         "visit.eaf, tier 'Child', 00:00:01.900-00:00:02.600, field 'offset_ms': "
         f"Expected a time within recording {rec.id} (0..2000 ms), but got 2600.",
         "visit.eaf, tier 'Child', 00:00:01.900-00:00:02.600, field 'actor': "
-        f"Expected a participant of case {rec_case(project, rec)} (Parent), but got 'Child'.",
+        f"Expected a participant of case {_case_of(project, rec)} (Parent), but got 'Child'.",
     ]
     # rows without a tier (CSV) are named by actor and time
     csv = tmp_path / "visit.csv"
@@ -444,12 +444,12 @@ def test_import_problems_name_file_tier_and_time(project_recording: tuple[Projec
         project.import_annotations(rec, read_table(csv, scheme=project.scheme), source="visit.csv")
     assert info.value.problems == [
         f"visit.csv, actor 'stranger', 00:00:00.600, field 'actor': Expected a participant of case "
-        f"{rec_case(project, rec)} (Parent), but got 'stranger'.",
+        f"{_case_of(project, rec)} (Parent), but got 'stranger'.",
     ]
     assert count(project, "annotations") == 0
 
 
-def rec_case(project: Project, rec: Recording) -> int:
+def _case_of(project: Project, rec: Recording) -> int:
     return project.session(rec.session_id).case_id
 
 
