@@ -34,7 +34,7 @@ from workbench.analysis.synchrony import MEAOutlierWarning, ccf, read_mea
 from workbench.media import motion_energy, probe
 from workbench.media.synth import write_video
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # rMEA sample dyads, see its README
 WIDTH, HEIGHT, FPS = 1280, 720, 25
 
 
@@ -150,7 +150,7 @@ def main() -> None:
             ("mean energy left / right", f"{table['left'].mean():.4f} / {table['right'].mean():.4f}"),
         ]
 
-    dyad = SHARED_DATA / "rMEA" / "normal" / "200_01.txt"
+    dyad = REAL_DATA / "rMEA" / "normal" / "200_01.txt"
     if dyad.is_file():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MEAOutlierWarning)

@@ -11,10 +11,11 @@ pytest_plugins = [
     "tests.fixtures.videos",
     "tests.fixtures.store",
     "tests.fixtures.browser",
+    "tests.fixtures.elan",
 ]
 
-#: Real files made by other tools (../shared/data beside the checkout; see its README).
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Real files made by other tools, kept in the repository (tests/data; its README names sources and licences).
+REAL_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
@@ -24,8 +25,6 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The folder of real data files from other tools; skips when it is not beside the checkout."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not beside the checkout")
-    return SHARED_DATA
+def real_data() -> Path:
+    """The folder of real data files from other tools (``tests/data``: ELAN, BORIS, ObserverXT, rMEA)."""
+    return REAL_DATA

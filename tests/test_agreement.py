@@ -97,10 +97,10 @@ def _kappa_from_counts(counts: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def boris(shared_data: Path) -> BorisProject:
+def boris(real_data: Path) -> BorisProject:
     """BORIS's own test project, read by our reader (one observation has unpaired events)."""
     with pytest.warns(UserWarning, match="unpaired"):
-        return read_boris(shared_data / "BORIS" / "test.boris", unpaired="skip")
+        return read_boris(real_data / "BORIS" / "test.boris", unpaired="skip")
 
 
 ALL_SUBJECTS = [NO_FOCAL_SUBJECT, "subject1", "subject2"]

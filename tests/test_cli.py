@@ -172,3 +172,66 @@ def test_lab_and_voila_start_as_root_too(euid: int, tmp_path: Path, monkeypatch:
     assert main(["lab", str(tmp_path), "--no-browser"]) == 0
     assert main(["voila", str(tmp_path), "--no-browser"]) == 0
     assert [("--allow-root" in cmd) for cmd in calls] == [euid == 0, euid == 0]
+
+
+def test_importing_the_same_coding_twice_adds_no_rows(
+    project_recording, _project_target, eaf_parent_child: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second import of a file is refused and changes nothing; --replace and --append say what else to do."""
+    project, rec = project_recording
+    if project.dialect != "sqlite":
+        pytest.skip("the command line opens project folders")
+
+    def stored() -> list[tuple]:
+        with project.engine.connect() as conn:  # plain SQL, not the store's readers
+            rows = conn.exec_driver_sql("SELECT coder, actor, code, onset_ms, offset_ms FROM annotations").all()
+        return sorted(tuple(r) for r in rows)
+
+    argv = ["import", _project_target[0], str(eaf_parent_child), "--recording", str(rec.id), "--coder", "trainee"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out == f"Imported 3 annotations from parent-child.eaf into recording {rec.id} (trainee).\n"
+    first = stored()
+    assert first == [
+        ("trainee", "Child", "initiative-nonverbal", 100, 300),
+        ("trainee", "Parent", "returning-eye-contact", 600, 900),
+        ("trainee", "Parent", "waiting", 0, 500),
+    ]
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"workbench import: error: {eaf_parent_child}: Expected rows that recording {rec.id}")
+    assert "3 of the 3 rows by coder 'trainee'" in err and "--replace" in err and "--append" in err
+    assert stored() == first
+
+    assert main([*argv, "--replace"]) == 0
+    assert capsys.readouterr().out == (
+        f"Replaced 3 annotations of recording {rec.id} by trainee with 3 from parent-child.eaf.\n"
+    )
+    assert stored() == first
+    assert main([*argv, "--append"]) == 0
+    assert stored() == sorted(first * 2)
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--replace", "--append"])
+    assert info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+def test_import_errors_name_file_tier_and_time(
+    project_recording, _project_target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fixtures.elan import write_pympi_eaf
+
+    project, rec = project_recording
+    if project.dialect != "sqlite":
+        pytest.skip("the command line opens project folders")
+    eaf = write_pympi_eaf(
+        tmp_path / "visit.eaf",
+        [("Parent", "P01", None, [(100, 400, "waiting"), (1200, 1300, "waving")]), ("Child", "C01", None, [])],
+    )
+    assert main(["import", _project_target[0], str(eaf), "--recording", str(rec.id)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"workbench import: error: Invalid annotations in {eaf}: 1 problem(s):\n"
+        f"  - {eaf}, tier 'Parent', 00:00:01.200-00:00:01.300: Expected a code of scheme 'vig-principles', "
+        "but got 'waving'.\n"
+    )

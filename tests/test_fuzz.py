@@ -3,7 +3,7 @@
 Readers: ELAN ``.eaf``, BORIS ``.boris``, Observer XT ``.otx``, CSV/TSV, coding-scheme files
 (YAML/JSON), MEA text files (:func:`workbench.analysis.synchrony.read_mea`) and videos
 (:func:`workbench.media.probe`, :func:`~workbench.media.read_frame`, and
-:meth:`Project.add_recording`). Inputs are real files from other tools (``../shared/data``) and
+:meth:`Project.add_recording`). Inputs are real files from other tools (``tests/data``) and
 files the workbench writes, mutated byte by byte (truncated, bytes flipped, inserted, deleted,
 spans repeated, numbers replaced by absurd ones) and structurally (XML elements and attributes,
 JSON values), plus tables and videos generated from scratch (absurd frame rates, negative and
@@ -224,7 +224,7 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 
 @pytest.fixture(scope="module")
-def eaf_seeds(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> list[bytes]:
+def eaf_seeds(tmp_path_factory: pytest.TempPathFactory, real_data: Path) -> list[bytes]:
     """An EAF written by the workbench (states, points, two coders) and ChildProject's real EAF."""
     from workbench.io import write_eaf
 
@@ -238,7 +238,7 @@ def eaf_seeds(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> li
         scheme=default_scheme(),
     )
     small = write_eaf(table, tmp_path_factory.mktemp("eaf") / "small.eaf").read_bytes()
-    return [small, (shared_data / "ELAN" / "childproject_example.eaf").read_bytes()]
+    return [small, (real_data / "ELAN" / "childproject_example.eaf").read_bytes()]
 
 
 def test_fuzz_eaf(eaf_seeds: list[bytes]) -> None:
@@ -258,11 +258,11 @@ def test_fuzz_eaf(eaf_seeds: list[bytes]) -> None:
     run()
 
 
-def test_fuzz_boris(shared_data: Path) -> None:
+def test_fuzz_boris(real_data: Path) -> None:
     from workbench.io import read_boris
 
-    seeds = [json.loads((shared_data / "BORIS" / n).read_text(encoding="utf-8")) for n in ("test.boris", "test2.boris")]
-    raw_seed = (shared_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_bytes()
+    seeds = [json.loads((real_data / "BORIS" / n).read_text(encoding="utf-8")) for n in ("test.boris", "test2.boris")]
+    raw_seed = (real_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_bytes()
 
     @settings(FUZZ, max_examples=150)
     @given(data=st.data())
@@ -279,10 +279,10 @@ def test_fuzz_boris(shared_data: Path) -> None:
     run()
 
 
-def test_fuzz_otx(shared_data: Path) -> None:
+def test_fuzz_otx(real_data: Path) -> None:
     from workbench.io import read_otx
 
-    seed = (shared_data / "ObserverXT" / "otx_parser_test.otx").read_bytes()
+    seed = (real_data / "ObserverXT" / "otx_parser_test.otx").read_bytes()
 
     @settings(FUZZ, max_examples=60)
     @given(data=st.data())
@@ -302,10 +302,10 @@ cells = (
 )
 
 
-def test_fuzz_csv_tsv(shared_data: Path) -> None:
+def test_fuzz_csv_tsv(real_data: Path) -> None:
     from workbench.io import read_table
 
-    seeds = [(shared_data / "BORIS" / n).read_bytes() for n in ("test_export_events_tabular.csv",)]
+    seeds = [(real_data / "BORIS" / n).read_bytes() for n in ("test_export_events_tabular.csv",)]
     seeds.append(b"actor,code,onset_ms,offset_ms,note\nchild,waiting,100,200,a\nparent,receiving-words,300,,b\n")
 
     @settings(FUZZ, max_examples=250)
@@ -354,10 +354,10 @@ def test_fuzz_scheme_files() -> None:
     run()
 
 
-def test_fuzz_mea(shared_data: Path) -> None:
+def test_fuzz_mea(real_data: Path) -> None:
     from workbench.analysis.synchrony import read_mea
 
-    lines = (shared_data / "rMEA" / "normal" / "200_01.txt").read_bytes().splitlines(keepends=True)
+    lines = (real_data / "rMEA" / "normal" / "200_01.txt").read_bytes().splitlines(keepends=True)
     seed = b"".join(lines[:120])
 
     @settings(FUZZ, max_examples=120)

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 import pandas as pd
+import pympi
 import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from workbench import AnnotationError, AnnotationTable, FormatError, default_scheme
 from workbench.io import (
+    CODE_TYPE,
     NO_FOCAL_SUBJECT,
     POINT_TYPE,
     read_boris,
@@ -37,21 +39,11 @@ from workbench.io import (
 )
 from workbench.scheme import RESERVED_SHORTCUTS
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
-def data() -> Path:
-    """The real files from other tools (``../shared/data``); skip when absent."""
-    if not DATA.is_dir():
-        pytest.skip("../shared/data is not beside the checkout")
-    return DATA
-
-
-@pytest.fixture(scope="module")
-def eaf_schema(data: Path) -> etree.XMLSchema:
+def eaf_schema(real_data: Path) -> etree.XMLSchema:
     """ELAN's EAF 3.0 XML schema (from pympi-ling's test folder)."""
-    return etree.XMLSchema(etree.parse(str(data / "ELAN" / "EAFv3.0.xsd")))
+    return etree.XMLSchema(etree.parse(str(real_data / "ELAN" / "EAFv3.0.xsd")))
 
 
 @pytest.fixture
@@ -84,6 +76,18 @@ def _xml(path: Path) -> etree._Element:
     return etree.parse(str(path)).getroot()
 
 
+def _root_tiers(root: etree._Element) -> dict[str, str]:
+    """Tier id -> the id at the top of its PARENT_REF chain, read straight from the XML."""
+    parent = {t.get("TIER_ID"): t.get("PARENT_REF") for t in root.iterfind("TIER")}
+    tops = {}
+    for tier in parent:
+        top = tier
+        while parent[top]:
+            top = parent[top]
+        tops[tier] = top
+    return tops
+
+
 def _slot_values(root: etree._Element) -> dict[str, int | None]:
     return {
         s.get("TIME_SLOT_ID"): (int(s.get("TIME_VALUE")) if s.get("TIME_VALUE") is not None else None)
@@ -91,8 +95,8 @@ def _slot_values(root: etree._Element) -> dict[str, int | None]:
     }
 
 
-def test_read_sample_eaf_counts_times_and_empty_values(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_read_sample_eaf_counts_times_and_empty_values(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     values = {
         t.get("TIER_ID"): [(a.findtext("ANNOTATION_VALUE") or "").strip() for a in t.findall("ANNOTATION/*")]
@@ -108,8 +112,10 @@ def test_read_sample_eaf_counts_times_and_empty_values(data: Path) -> None:
     assert df.groupby("tier").size().to_dict() == {
         t: sum(v != "" for v in vs) for t, vs in values.items() if any(v != "" for v in vs)
     }
-    # no PARTICIPANT attribute in this file: the actor is the tier id
-    assert set(df["actor"]) == set(df["tier"]) and set(table.coders) == {""}
+    # the actor is the root tier: 'text' for its four dependent tiers, 'gestures' for itself
+    assert set(zip(df["tier"], df["actor"], strict=True)) == {(t, _root_tiers(root)[t]) for t in set(df["tier"])}
+    assert set(df["actor"]) == {"text", "gestures"} and set(table.coders) == {""}
+    assert df["participant"].isna().all()  # no PARTICIPANT attribute in this file
 
     # the aligned 'text' tier: times straight from the time slots
     slots = _slot_values(root)
@@ -122,8 +128,8 @@ def test_read_sample_eaf_counts_times_and_empty_values(data: Path) -> None:
     assert (text.iloc[0]["onset_ms"], text.iloc[0]["offset_ms"]) == (2000, 5000)
 
 
-def test_unaligned_time_slots_are_spread_evenly_like_elan(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_unaligned_time_slots_are_spread_evenly_like_elan(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     # 'The quick brown fox 003' (a3) is subdivided on words-timesub by a410..a414, whose four
@@ -144,8 +150,8 @@ def test_unaligned_time_slots_are_spread_evenly_like_elan(data: Path) -> None:
     assert got["code"].tolist() == ["The", "quick", "brown", "fox", "003"]
 
 
-def test_reference_chains_and_controlled_vocabularies(data: Path) -> None:
-    path = data / "ELAN" / "sample_3.0.eaf"
+def test_reference_chains_and_controlled_vocabularies(real_data: Path) -> None:
+    path = real_data / "ELAN" / "sample_3.0.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     by_id = {a.get("ANNOTATION_ID"): a for a in root.iter("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")}
@@ -182,8 +188,8 @@ def test_reference_chains_and_controlled_vocabularies(data: Path) -> None:
     assert Counter(df[df["tier"] == "gestures"]["code"]) == Counter(gcv[r] for r in refs)
 
 
-def test_read_childproject_aclew_tiers(data: Path) -> None:
-    path = data / "ELAN" / "childproject_example.eaf"
+def test_read_childproject_aclew_tiers(real_data: Path) -> None:
+    path = real_data / "ELAN" / "childproject_example.eaf"
     root = _xml(path)
     slots = _slot_values(root)
     by_id = {a.get("ANNOTATION_ID"): a for a in root.iter("ALIGNABLE_ANNOTATION", "REF_ANNOTATION")}
@@ -199,9 +205,9 @@ def test_read_childproject_aclew_tiers(data: Path) -> None:
     tier_counts = {t.get("TIER_ID"): len(t.findall("ANNOTATION")) for t in root.iterfind("TIER")}
     assert df.groupby("tier").size().to_dict() == tier_counts
     assert len(table) == 712 and tier_counts["CHI"] == 134 and tier_counts["xds@FA1"] == 91
-    # the actor is the PARTICIPANT: dependent tiers belong to their speaker
-    participants = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in root.iterfind("TIER")}
-    assert all(participants[t] == a for t, a in zip(df["tier"], df["actor"], strict=True))
+    # the actor is the root tier: dependent tiers (xds@FA1, lex@CHI, mwu@CHI -> lex@CHI) belong to their speaker
+    tops = _root_tiers(root)
+    assert all(tops[t] == a for t, a in zip(df["tier"], df["actor"], strict=True))
     assert table.actors == ("CHI", "FA1", "FA2", "UC1", "UC2", "UC3")
     assert set(df["coder"]) == {"lab"} and set(df["recording_id"]) == {7}
 
@@ -214,6 +220,122 @@ def test_read_childproject_aclew_tiers(data: Path) -> None:
     assert (first_chi["onset_ms"], first_chi["offset_ms"]) == (3150, 3332)
     # the xds codes (addressee) of FA1, an ACLEW closed vocabulary held in an external .ecv file
     assert set(df[df["tier"] == "xds@FA1"]["code"]) <= {"T", "C", "B", "A", "O", "U", "P"}
+
+
+REAL_EAFS = ["sample_3.0.eaf", "childproject_example.eaf", "example_solis.eaf", "eaf_any_tier.eaf"]
+
+
+@pytest.mark.parametrize("name", REAL_EAFS)
+def test_real_eaf_rows_come_back_under_their_root_tier(real_data: Path, name: str) -> None:
+    """Files of other projects (pympi-ling, ChildProject), tier by tier: every non-empty annotation comes
+    back once, under the name of the tier at the top of its PARENT_REF chain, with the tier's own
+    PARTICIPANT beside it."""
+    path = real_data / "ELAN" / name
+    root = _xml(path)
+    tops = _root_tiers(root)
+    participant = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in root.iterfind("TIER")}
+    non_empty = {
+        t.get("TIER_ID"): sum(bool((a.findtext("ANNOTATION_VALUE") or "").strip()) for a in t.findall("ANNOTATION/*"))
+        for t in root.iterfind("TIER")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # empty values, counted in test_read_sample_eaf_counts_...
+        df = read_eaf(path).to_dataframe()
+    assert df.groupby("tier").size().to_dict() == {t: n for t, n in non_empty.items() if n}
+    for tier, rows in df.groupby("tier"):
+        assert set(rows["actor"]) == {tops[tier]}, tier
+        assert set(rows["participant"].fillna("")) == {participant[tier] or ""}, tier
+
+
+def test_real_aclew_participants_that_merged_and_split_people(real_data: Path) -> None:
+    """ChildProject's SOLIS example: CHI has PARTICIPANT "Child" but its vcm@CHI has "CHI"; three
+    speakers (FA2, MA1, MC1) all have "MULTI". Read by participant, that was one child split in two
+    actors and three speakers merged into one."""
+    path = real_data / "ELAN" / "example_solis.eaf"
+    participant = {t.get("TIER_ID"): t.get("PARTICIPANT") for t in _xml(path).iterfind("TIER")}
+    assert (participant["CHI"], participant["vcm@CHI"]) == ("Child", "CHI")
+    assert {participant[t] for t in ("FA2", "MA1", "MC1")} == {"MULTI"}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = read_eaf(path).to_dataframe()
+        with pytest.raises(FormatError) as info:
+            read_eaf(path, actor_from="participant")
+        people = read_eaf(path, actor_from="participant", tiers=["CHI", "vcm@CHI", "FA1", "vcm@FA1"]).to_dataframe()
+    assert set(df.loc[df["tier"].isin(["CHI", "vcm@CHI"]), "actor"]) == {"CHI"}
+    assert set(df.loc[df["participant"] == "MULTI", "actor"]) == {"FA2", "MA1", "MC1"}
+    assert str(path) in str(info.value) and "'FA2', 'MA1', 'MC1' -> 'MULTI'" in str(info.value)
+    # by participant, the root tier's value names the person on all their tiers
+    assert dict(zip(people["tier"], people["actor"], strict=True)) == {
+        "CHI": "Child", "vcm@CHI": "Child", "FA1": "Mother", "vcm@FA1": "Mother",
+    }  # fmt: skip
+
+
+def test_three_speakers_with_participant_multi_stay_three_actors(eaf_multi: Path) -> None:
+    df = read_eaf(eaf_multi).to_dataframe()
+    assert Counter(df["actor"]) == {"FA2": 2, "MA1": 1, "MC1": 3}
+    assert (df["actor"] == df["tier"]).all() and set(df["participant"]) == {"MULTI"}
+    with pytest.raises(FormatError) as info:
+        read_eaf(eaf_multi, actor_from="participant")
+    message = str(info.value)
+    assert str(eaf_multi) in message and "'FA2', 'MA1', 'MC1' -> 'MULTI'" in message
+    assert "actor_from='tier' (the default)" in message
+    # one of them alone merges nothing
+    assert read_eaf(eaf_multi, tiers=["MA1"], actor_from="participant").actors == ("MULTI",)
+
+
+def test_aclew_dependent_tiers_share_their_root_tiers_actor(eaf_aclew: Path) -> None:
+    df = read_eaf(eaf_aclew).to_dataframe()
+    assert Counter(zip(df["tier"], df["actor"], strict=True)) == {
+        ("CHI", "CHI"): 2, ("vcm@CHI", "CHI"): 2, ("lex@CHI", "CHI"): 1, ("mwu@CHI", "CHI"): 1,
+        ("FA1", "FA1"): 1, ("xds@FA1", "FA1"): 1,
+    }  # fmt: skip
+    assert dict(zip(df["tier"], df["participant"], strict=True)) == {
+        "CHI": "Child", "vcm@CHI": "CHI", "lex@CHI": "CHI", "mwu@CHI": "CHI", "FA1": "Mother", "xds@FA1": "FA1",
+    }  # fmt: skip
+    rows = sorted(zip(df["tier"], df["onset_ms"], df["offset_ms"], df["code"], strict=True))
+    assert [r for r in rows if r[0] != "CHI" and r[0] != "FA1"] == [
+        ("lex@CHI", 1200, 1500, "W"), ("mwu@CHI", 1200, 1500, "1"),
+        ("vcm@CHI", 100, 600, "C"), ("vcm@CHI", 1200, 1500, "L"), ("xds@FA1", 700, 1100, "T"),
+    ]  # fmt: skip
+    by_participant = read_eaf(eaf_aclew, actor_from="participant").to_dataframe()
+    assert set(zip(by_participant["tier"], by_participant["actor"], strict=True)) == {
+        ("CHI", "Child"), ("vcm@CHI", "Child"), ("lex@CHI", "Child"), ("mwu@CHI", "Child"),
+        ("FA1", "Mother"), ("xds@FA1", "Mother"),
+    }  # fmt: skip
+
+
+def test_actors_are_the_tier_names_not_the_participant_codes(eaf_parent_child: Path) -> None:
+    table = read_eaf(eaf_parent_child, scheme=default_scheme())
+    df = table.to_dataframe()
+    assert table.actors == ("Child", "Parent") and table.scheme == default_scheme()
+    assert set(zip(df["actor"], df["participant"], df["coder"], strict=True)) == {
+        ("Parent", "P01", "coder1"), ("Child", "C01", ""),
+    }  # fmt: skip
+    assert read_eaf(eaf_parent_child, actor_from="participant").actors == ("C01", "P01")
+    with pytest.raises(ValueError, match=r"'actor_from'.*'tier' and 'participant', but got 'speaker'"):
+        read_eaf(eaf_parent_child, actor_from="speaker")  # type: ignore[arg-type]
+
+
+def test_read_eaf_with_a_scheme_names_file_tier_and_time_of_unknown_codes(tmp_path: Path) -> None:
+    from tests.fixtures.elan import write_pympi_eaf
+
+    path = write_pympi_eaf(
+        tmp_path / "coding.eaf",
+        [
+            ("Parent", "P01", None, [(0, 500, "waiting"), (83_456, 84_000, "waving")]),
+            ("Child", "C01", None, [(4_000_000, 4_000_100, "smiling")]),
+            ("vcm@Child", "C01", "Child", [(4_000_050, "waiting")]),
+        ],
+    )
+    with pytest.raises(AnnotationError) as info:
+        read_eaf(path, scheme=default_scheme())
+    assert info.value.problems == [
+        f"{path}, tier 'Parent', 00:01:23.456-00:01:24.000: Expected a code of scheme 'vig-principles', "
+        "but got 'waving'.",
+        f"{path}, tier 'Child', 01:06:40.000-01:06:40.100: Expected a code of scheme 'vig-principles', "
+        "but got 'smiling'.",
+    ]
 
 
 def test_write_eaf_validates_and_round_trips(mixed_table: AnnotationTable, eaf_schema, tmp_path: Path) -> None:
@@ -256,10 +378,64 @@ def test_write_eaf_validates_and_round_trips(mixed_table: AnnotationTable, eaf_s
     assert back.is_point.sum() == 3
 
 
-def test_real_eaf_round_trip_keeps_every_annotation(data: Path, eaf_schema, tmp_path: Path) -> None:
+def test_workbench_tiers_keep_their_actors_when_renamed_in_elan(mixed_table: AnnotationTable, tmp_path: Path) -> None:
+    """Tiers of the workbench's own types name their actor by PARTICIPANT ("parent@sup (points)" is
+    actor "parent"), also after a user renamed them in ELAN; a tier the user adds under one of them
+    belongs to the same actor."""
+    tree = etree.parse(str(write_eaf(mixed_table, tmp_path / "coding.eaf")))
+    doc = tree.getroot()
+    renamed = {}
+    for i, tier in enumerate(doc.iterfind("TIER")):
+        renamed[tier.get("TIER_ID")] = tier.get("PARTICIPANT")
+        tier.set("TIER_ID", f"Tier {i}")
+    first = doc.find("TIER")
+    note = etree.SubElement(doc, "TIER", TIER_ID="notes", LINGUISTIC_TYPE_REF="note", PARENT_REF="Tier 0")
+    parent_id = first.find("ANNOTATION/ALIGNABLE_ANNOTATION").get("ANNOTATION_ID")
+    ref = etree.SubElement(
+        etree.SubElement(note, "ANNOTATION"), "REF_ANNOTATION", ANNOTATION_ID="a999", ANNOTATION_REF=parent_id
+    )
+    etree.SubElement(ref, "ANNOTATION_VALUE").text = "seen"
+    first.addnext(note)
+    note.addnext(
+        etree.Element(
+            "LINGUISTIC_TYPE", LINGUISTIC_TYPE_ID="note", TIME_ALIGNABLE="false",
+            CONSTRAINTS="Symbolic_Association", GRAPHIC_REFERENCES="false",
+        )
+    )  # fmt: skip
+    tree.write(str(tmp_path / "renamed.eaf"), xml_declaration=True, encoding="UTF-8")
+
+    back = read_eaf(tmp_path / "renamed.eaf").to_dataframe()
+    cols = ("actor", "code", "onset_ms", "offset_ms", "coder")
+    ours = AnnotationTable(back[back["tier"] != "notes"])
+    assert _key(ours, cols) == _key(mixed_table, cols)
+    assert set(back.loc[back["tier"] == "notes", "actor"]) == {first.get("PARTICIPANT")}
+    assert len(set(renamed.values())) == 2  # seven tiers, two actors: the renaming took every tier id away
+
+
+def test_a_users_tier_named_like_a_workbench_actor_joins_that_actor(tmp_path: Path) -> None:
+    """A tier "parent" the user made in ELAN beside the workbench's "parent@sup" (PARTICIPANT "parent"):
+    by tier name they are one actor; by participant, one tier has none, so the merge is refused."""
+    eaf = pympi.Elan.Eaf(author="")
+    eaf.remove_tier("default")
+    eaf.add_linguistic_type(CODE_TYPE)
+    eaf.add_linguistic_type("notes")
+    eaf.add_tier("parent@sup", ling=CODE_TYPE, part="parent", ann="sup")
+    eaf.add_annotation("parent@sup", 100, 400, "waiting")
+    eaf.add_tier("parent", ling="notes")
+    eaf.add_annotation("parent", 500, 900, "calmer today")
+    path = tmp_path / "mixed.eaf"
+    pympi.Elan.to_eaf(str(path), eaf)
+    df = read_eaf(path).to_dataframe()
+    assert set(zip(df["tier"], df["actor"], df["coder"], strict=True)) == {("parent@sup", "parent", "sup"),
+                                                                           ("parent", "parent", "")}  # fmt: skip
+    with pytest.raises(FormatError, match=r"the workbench's own tiers, 'parent' -> 'parent'"):
+        read_eaf(path, actor_from="participant")
+
+
+def test_real_eaf_round_trip_keeps_every_annotation(real_data: Path, eaf_schema, tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        original = read_eaf(data / "ELAN" / "sample_3.0.eaf")
+        original = read_eaf(real_data / "ELAN" / "sample_3.0.eaf")
     out = write_eaf(original, tmp_path / "again.eaf")
     assert eaf_schema.validate(etree.parse(str(out))), eaf_schema.error_log
     back = read_eaf(out)
@@ -402,6 +578,15 @@ def test_cv_entry_ids_written_as_values_are_mapped(tmp_path: Path) -> None:
             '<TIME_ORDER/><TIER TIER_ID="T"/>\n',
             "Expected attribute LINGUISTIC_TYPE_REF on <TIER>",
         ),  # no LINGUISTIC_TYPE_REF
+        (  # a dependent tier whose parent tier is not in the file
+            '<TIME_ORDER/><TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="vcm@CHI" PARENT_REF="CHI"/>\n' + _LT,
+            "Expected PARENT_REF of tier 'vcm@CHI' to name a tier of the file, but got 'CHI'",
+        ),
+        (  # two tiers each the other's parent
+            '<TIME_ORDER/><TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="A" PARENT_REF="B"/>'
+            '<TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="B" PARENT_REF="A"/>\n' + _LT,
+            "cycle: A -> B -> A",
+        ),
     ],
 )
 def test_broken_eaf_references_raise_format_error(tmp_path: Path, body: str, match: str) -> None:
@@ -411,37 +596,37 @@ def test_broken_eaf_references_raise_format_error(tmp_path: Path, body: str, mat
     assert str(p) in str(info.value)
 
 
-def test_read_eaf_unknown_tier_is_a_value_error(data: Path) -> None:
+def test_read_eaf_unknown_tier_is_a_value_error(real_data: Path) -> None:
     with pytest.raises(ValueError, match=r"unknown \['MA1'\]"):
-        read_eaf(data / "ELAN" / "childproject_example.eaf", tiers=["CHI", "MA1"])
+        read_eaf(real_data / "ELAN" / "childproject_example.eaf", tiers=["CHI", "MA1"])
 
 
 # -- BORIS ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def boris_test(data: Path):
+def boris_test(real_data: Path):
     """``test.boris`` read with its one unpaired observation left out."""
     with pytest.warns(UserWarning, match="live not paired"):
-        return read_boris(data / "BORIS" / "test.boris", unpaired="skip")
+        return read_boris(real_data / "BORIS" / "test.boris", unpaired="skip")
 
 
 def _boris_actor(subject: str) -> str:
     return NO_FOCAL_SUBJECT if subject == "No focal subject" else subject
 
 
-def test_boris_unpaired_state_event_is_named(data: Path) -> None:
+def test_boris_unpaired_state_event_is_named(real_data: Path) -> None:
     with pytest.raises(FormatError) as info:
-        read_boris(data / "BORIS" / "test.boris")
+        read_boris(real_data / "BORIS" / "test.boris")
     msg = str(info.value)
     for part in ("test.boris", "'live not paired'", f"'{NO_FOCAL_SUBJECT}'", "behaviour 's'", "26.862 s"):
         assert part in msg
 
 
-def test_boris_events_agree_with_borises_tabular_export(data: Path, boris_test) -> None:
+def test_boris_events_agree_with_borises_tabular_export(real_data: Path, boris_test) -> None:
     ours = boris_test.observations["observation #1"].to_dataframe()
     for name, sep in (("test_export_events_tabular.tsv", "\t"), ("test_export_events_tabular.csv", ",")):
-        exp = pd.read_csv(data / "BORIS" / name, sep=sep, skiprows=18)
+        exp = pd.read_csv(real_data / "BORIS" / name, sep=sep, skiprows=18)
         assert list(exp["Status"]) == ["START", "STOP"] * 4
         starts, stops = exp[exp["Status"] == "START"], exp[exp["Status"] == "STOP"]
         expected = Counter(
@@ -452,8 +637,8 @@ def test_boris_events_agree_with_borises_tabular_export(data: Path, boris_test) 
     assert ours["offset_ms"].tolist()[:2] == [7750, 16200]
 
 
-def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_test) -> None:
-    exp = pd.read_csv(data / "BORIS" / "test_export_aggregated_events_test_full_1.tsv", sep="\t")
+def test_boris_events_agree_with_borises_aggregated_export(real_data: Path, boris_test) -> None:
+    exp = pd.read_csv(real_data / "BORIS" / "test_export_aggregated_events_test_full_1.tsv", sep="\t")
     assert set(exp["Observation id"]) == {"observation #2"}
     table = boris_test.observations["observation #2"]
     expected = Counter(
@@ -468,7 +653,7 @@ def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_tes
     assert table.points().to_dataframe()["code"].isin(list(boris_test.point_codes)).all()
 
     # the second export (no header, one column fewer: no description) holds the state events
-    sub = pd.read_csv(data / "BORIS" / "test_export_aggregated_events_test_full_3.tsv", sep="\t", header=None)
+    sub = pd.read_csv(real_data / "BORIS" / "test_export_aggregated_events_test_full_3.tsv", sep="\t", header=None)
     rows = Counter(
         (_boris_actor(s), b, round(a * 1000), round(o * 1000))
         for s, b, a, o in zip(sub[8], sub[9], sub[13], sub[14], strict=True)
@@ -476,8 +661,8 @@ def test_boris_events_agree_with_borises_aggregated_export(data: Path, boris_tes
     assert rows == _key(table.states())
 
 
-def test_boris_time_budget_of_observation_1(data: Path, boris_test) -> None:
-    budget = json.loads((data / "BORIS" / "test_time_budget1.json").read_text())
+def test_boris_time_budget_of_observation_1(real_data: Path, boris_test) -> None:
+    budget = json.loads((real_data / "BORIS" / "test_time_budget1.json").read_text())
     df = boris_test.observations["observation #1"].to_dataframe()
     for row in budget:
         sel = df[(df["actor"] == row["subject"]) & (df["code"] == row["behavior"])].sort_values("onset_ms")
@@ -493,8 +678,8 @@ def test_boris_time_budget_of_observation_1(data: Path, boris_test) -> None:
             assert statistics.mean(gaps) == pytest.approx(row["inter_duration_mean"], abs=5e-4)
 
 
-def test_boris_observations_list_subjects_and_media(data: Path, boris_test) -> None:
-    exp = pd.read_csv(data / "BORIS" / "export_observations_list_test1.tsv", sep="\t", keep_default_na=False)
+def test_boris_observations_list_subjects_and_media(real_data: Path, boris_test) -> None:
+    exp = pd.read_csv(real_data / "BORIS" / "export_observations_list_test1.tsv", sep="\t", keep_default_na=False)
     for obs_id, subjects, media in zip(
         exp["Observation id"], exp["Subjects"], exp["Media files/Live observation"], strict=True
     ):
@@ -510,8 +695,8 @@ def test_boris_observations_list_subjects_and_media(data: Path, boris_test) -> N
     assert boris_test.skipped == ("live not paired",)
 
 
-def test_boris_ethogram_becomes_the_scheme(data: Path, boris_test) -> None:
-    raw = json.loads((data / "BORIS" / "test.boris").read_text())
+def test_boris_ethogram_becomes_the_scheme(real_data: Path, boris_test) -> None:
+    raw = json.loads((real_data / "BORIS" / "test.boris").read_text())
     conf = raw["behaviors_conf"]
     s = boris_test.scheme
     assert [c.label for c in s.codes] == [conf[k]["code"] for k in sorted(conf, key=int)]
@@ -523,7 +708,7 @@ def test_boris_ethogram_becomes_the_scheme(data: Path, boris_test) -> None:
     assert all(t.scheme is s for t in boris_test.observations.values())
 
 
-def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
+def test_boris_modifiers_go_to_column_and_note(real_data: Path, boris_test) -> None:
     df = boris_test.observations["modifiers"].to_dataframe()
     q = df[df["code"] == "q"]
     assert q["modifiers"].tolist() == ["m1", "m2", "m3"]
@@ -534,8 +719,8 @@ def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
         (30425, 40825, ""),
     ]
 
-    project = read_boris(data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris")
-    raw = json.loads((data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_text())
+    project = read_boris(real_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris")
+    raw = json.loads((real_data / "BORIS" / "test_with_leading_trailing_spaces_in_modifiers.boris").read_text())
     events = raw["observations"]["test1 live"]["events"]
     df = project.observations["test1 live"].to_dataframe()
     assert df["onset_ms"].tolist() == [round(e[0] * 1000) for e in events]
@@ -544,19 +729,19 @@ def test_boris_modifiers_go_to_column_and_note(data: Path, boris_test) -> None:
     assert set(df["actor"]) == {NO_FOCAL_SUBJECT}
 
 
-def test_boris_versions_and_media_paths(data: Path, boris_test) -> None:
+def test_boris_versions_and_media_paths(real_data: Path, boris_test) -> None:
     with pytest.warns(UserWarning, match="live not paired"):
-        bare = read_boris(data / "BORIS" / "test_without_media_files_paths.boris", unpaired="skip")
+        bare = read_boris(real_data / "BORIS" / "test_without_media_files_paths.boris", unpaired="skip")
     with pytest.warns(UserWarning, match="live not paired"):
-        other = read_boris(data / "BORIS" / "test2.boris", unpaired="skip")
+        other = read_boris(real_data / "BORIS" / "test2.boris", unpaired="skip")
     # media folders are never kept: '/home/user/video/video1.mp4' and 'video1.mp4' give the same name
     assert bare.media["2 video"] == boris_test.media["2 video"] == ("video1.mp4", "video2.mp4")
     for obs in ("observation #1", "observation #2", "modifiers", "live"):
         assert bare.observations[obs] == boris_test.observations[obs] == other.observations[obs]
-    only = read_boris(data / "BORIS" / "test.boris", observations=["observation #1"])
+    only = read_boris(real_data / "BORIS" / "test.boris", observations=["observation #1"])
     assert list(only.observations) == ["observation #1"]
     with pytest.raises(ValueError, match="unknown"):
-        read_boris(data / "BORIS" / "test.boris", observations=["nope"])
+        read_boris(real_data / "BORIS" / "test.boris", observations=["nope"])
 
 
 def test_boris_gzip_colours_shortcuts_and_bad_events(tmp_path: Path) -> None:
@@ -617,15 +802,24 @@ def test_boris_gzip_colours_shortcuts_and_bad_events(tmp_path: Path) -> None:
         path.write_text(json.dumps(project))
         with pytest.raises(FormatError, match=r"event #0: Expected \[time, subject, behaviour"):
             read_boris(path)
+        # events before 0 s are named by observation, event, subject, behaviour and time, not a row number
+        project["observations"]["o1"]["events"] = [[1.0, "", "nod", "", ""], [-0.25, "Ann", "smile at", "", ""]]
+        path.write_text(json.dumps(project))
+        with pytest.raises(AnnotationError) as info:
+            read_boris(path)
+        assert info.value.problems == [
+            f"{path}, observation 'o1', event #1 (subject 'Ann', behaviour 'smile at'): Expected a time of 0 s or "
+            "later, but got -0.25 s."
+        ]
 
 
 # -- Observer XT ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["otx_parser_test.otx", "otx_parser_test.otb"])
-def test_otx_agrees_with_borises_import_of_it(data: Path, name: str) -> None:
-    project = read_otx(data / "ObserverXT" / name)
-    boris = json.loads((data / "BORIS" / "otx_import_test.boris").read_text())
+def test_otx_agrees_with_borises_import_of_it(real_data: Path, name: str) -> None:
+    project = read_otx(real_data / "ObserverXT" / name)
+    boris = json.loads((real_data / "BORIS" / "otx_import_test.boris").read_text())
     ethogram = list(boris["behaviors_conf"].values())
     codes = {c.label: c for c in project.scheme.codes}
     assert set(codes) == {b["code"] for b in ethogram} and len(codes) == 22
@@ -702,11 +896,11 @@ def test_odx_observation_events_are_paired(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv"])
-def test_table_round_trip_real_eaf_rows(data: Path, tmp_path: Path, suffix: str) -> None:
-    table = read_eaf(data / "ELAN" / "childproject_example.eaf", recording_id=3)
+def test_table_round_trip_real_eaf_rows(real_data: Path, tmp_path: Path, suffix: str) -> None:
+    table = read_eaf(real_data / "ELAN" / "childproject_example.eaf", recording_id=3)
     out = write_table(table, tmp_path / f"chi{suffix}")
     assert out.read_text(encoding="utf-8").splitlines()[0].split("," if suffix == ".csv" else "\t") == [
-        "id", "recording_id", "actor", "code", "onset_ms", "offset_ms", "coder", "note", "tier",
+        "id", "recording_id", "actor", "code", "onset_ms", "offset_ms", "coder", "note", "tier", "participant",
     ]  # fmt: skip
     back = read_table(out)
     assert back == table  # every column, extras included, same order and types
@@ -808,7 +1002,7 @@ def test_sdis_event_kind_and_code_rules(tmp_path: Path) -> None:
     }
 
 
-def test_sdis_timed_parses_back_to_the_table_durations(data: Path, boris_test, tmp_path: Path) -> None:
+def test_sdis_timed_parses_back_to_the_table_durations(real_data: Path, boris_test, tmp_path: Path) -> None:
     sessions = {k: boris_test.observations[k] for k in ("observation #1", "observation #2", "live")}
     out = write_sdis(sessions, tmp_path / "boris.sds")
     text = out.read_text(encoding="ascii")
@@ -854,14 +1048,14 @@ _READERS = {
 
 @pytest.mark.parametrize("reader", sorted(_READERS))
 @pytest.mark.parametrize("content", ["missing", "empty", "garbage", "truncated", "other-format"])
-def test_unusable_files_raise_format_error(data: Path, tmp_path: Path, reader: str, content: str) -> None:
+def test_unusable_files_raise_format_error(real_data: Path, tmp_path: Path, reader: str, content: str) -> None:
     func, suffix = _READERS[reader]
     path = tmp_path / f"input{suffix}"
     real = {
-        "eaf": data / "ELAN" / "childproject_example.eaf",
-        "boris": data / "BORIS" / "test.boris",
-        "otx": data / "ObserverXT" / "otx_parser_test.otx",
-        "table": data / "BORIS" / "test_export_events_tabular.csv",
+        "eaf": real_data / "ELAN" / "childproject_example.eaf",
+        "boris": real_data / "BORIS" / "test.boris",
+        "otx": real_data / "ObserverXT" / "otx_parser_test.otx",
+        "table": real_data / "BORIS" / "test_export_events_tabular.csv",
     }
     if content == "empty":
         path.write_bytes(b"")

@@ -467,13 +467,13 @@ def test_result_is_frozen_and_records_parameters() -> None:
 # -- from annotations: real BORIS data -----------------------------------------------------------
 
 
-def _boris_recordings(shared_data: Path) -> AnnotationTable:
+def _boris_recordings(real_data: Path) -> AnnotationTable:
     """Every non-empty observation of BORIS's test.boris as one recording (ids 1, 2, ...)."""
     from workbench.io.boris import read_boris
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the project has one unpaired observation, left out with a warning
-        project = read_boris(shared_data / "BORIS" / "test.boris", unpaired="skip")
+        project = read_boris(real_data / "BORIS" / "test.boris", unpaired="skip")
     frames = [
         t.to_dataframe().assign(recording_id=k, id=None)
         for k, (_, t) in enumerate(sorted(project.observations.items()), start=1)
@@ -482,9 +482,9 @@ def _boris_recordings(shared_data: Path) -> AnnotationTable:
     return AnnotationTable(pd.concat(frames, ignore_index=True))
 
 
-def test_event_sequences_from_boris_observations_match_a_pandas_tally(shared_data: Path) -> None:
+def test_event_sequences_from_boris_observations_match_a_pandas_tally(real_data: Path) -> None:
     """BORIS test.boris (real coding): lag-1 counts per observation, pooled, vs a pandas shift/crosstab."""
-    table = _boris_recordings(shared_data)
+    table = _boris_recordings(real_data)
     seqs = event_sequences(table, with_actor=True)
     df = table.to_dataframe().sort_values(["recording_id", "onset_ms", "actor", "code"], kind="mergesort")
     df["label"] = df["actor"] + ":" + df["code"]
@@ -615,9 +615,9 @@ def test_time_window_matches_brute_force_on_random_codings(rng: np.random.Genera
         assert (r.a, r.b, r.c, r.d) == _brute_force_window(table, "G", "T", lo, hi, unit), trial
 
 
-def test_time_window_on_boris_observations(shared_data: Path) -> None:
+def test_time_window_on_boris_observations(real_data: Path) -> None:
     """Real BORIS coding: behaviour p's onsets within 3 s after s's onsets, vs the brute-force rule."""
-    table = _boris_recordings(shared_data)
+    table = _boris_recordings(real_data)
     r = time_window_table(table, "s", "p", window_ms=(0, 3000))
     assert (r.a, r.b, r.c, r.d) == _brute_force_window(table, "s", "p", 0, 3000, 1000)
     assert r.n == sum(r.params["units_per_recording"].values()) and r.a + r.b > 0

@@ -323,6 +323,136 @@ def test_add_annotations_keeps_extra_columns(project_recording: tuple[Project, R
     assert pd.isna(back[ids[1]]["modifiers"]) and back[ids[1]]["coder"] == "tester"
 
 
+# -- imports: once, replaced, or appended on purpose ----------------------------------------------
+
+
+def _stored(project: Project) -> list[tuple]:
+    """(coder, actor, code, onset, offset) of every stored annotation, read with plain SQL, sorted."""
+    with project.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT coder, actor, code, onset_ms, offset_ms FROM annotations").all()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_importing_the_same_coding_twice_adds_nothing(
+    project_recording: tuple[Project, Recording], rng: np.random.Generator, tmp_path: Path
+) -> None:
+    from workbench.errors import DuplicateImportError
+    from workbench.io import read_eaf, write_eaf
+
+    project, rec = project_recording
+    eaf = write_eaf(AnnotationTable(_rows(98, rng), scheme=project.scheme), tmp_path / "visit.eaf")
+    first = project.import_annotations(rec, read_eaf(eaf, scheme=project.scheme), source="visit.eaf")
+    assert len(first.ids) == count(project, "annotations") == 98 and first.coders == ("bulk",)
+    before, log = _stored(project), len(project.audit_log())
+
+    with pytest.raises(DuplicateImportError) as info:
+        project.import_annotations(rec, read_eaf(eaf, scheme=project.scheme), source="visit.eaf")
+    message = str(info.value)
+    assert message.startswith("visit.eaf: ") and "98 of the 98 rows by coder 'bulk'" in message
+    assert f"recording {rec.id} has 98 annotations by 'bulk'" in message
+    assert "mode='replace' (command line: --replace)" in message and "mode='append' (--append)" in message
+    assert info.value.already == {"bulk": 98} and info.value.recording_id == rec.id
+    assert count(project, "annotations") == 98 and _stored(project) == before
+    assert len(project.audit_log()) == log  # a refused import leaves no trace
+
+    # a partial overlap is refused too, and says how much is there
+    table = AnnotationTable(_rows(98, rng)[:5] + [dict(r, coder="bulk") for r in _stored_rows(before[:3])])
+    with pytest.raises(DuplicateImportError, match="3 of the 8 rows by coder 'bulk'"):
+        project.import_annotations(rec, table)
+    # the same rows by another coder are that coder's first import
+    other = project.import_annotations(rec, read_eaf(eaf, coder="supervisor"))
+    assert len(other.ids) == 98 and count(project, "annotations") == 196
+    # appending on purpose doubles them
+    again = project.import_annotations(rec, read_eaf(eaf), mode="append")
+    assert len(again.ids) == 98 and count(project, "annotations") == 294
+
+
+def _stored_rows(stored: list[tuple]) -> list[dict]:
+    return [dict(zip(("coder", "actor", "code", "onset_ms", "offset_ms"), r, strict=True)) for r in stored]
+
+
+def test_replace_swaps_one_coders_rows_in_one_audited_transaction(
+    project_recording: tuple[Project, Recording], rng: np.random.Generator
+) -> None:
+    project, rec = project_recording
+    old = _rows(40, rng)
+    project.import_annotations(rec, AnnotationTable(old), coder="trainee")
+    project.import_annotations(rec, AnnotationTable(old[:10]), coder="supervisor")
+    supervisor = [r for r in _stored(project) if r[0] == "supervisor"]
+    new = _rows(25, rng)
+    start = len(project.audit_log(case="Family A"))
+
+    # invalid new rows: nothing is replaced (the delete is rolled back with the failed insert)
+    bad = [*new[:24], dict(new[24], onset_ms=2500, offset_ms=2600)]
+    before = _stored(project)
+    with pytest.raises(AnnotationError, match=r"actor '(child|parent)', 00:00:02\.500-00:00:02\.600, field 'onset_ms'"):
+        project.import_annotations(rec, AnnotationTable(bad), coder="trainee", mode="replace")
+    assert _stored(project) == before and len(project.audit_log(case="Family A")) == start
+
+    report = project.import_annotations(rec, AnnotationTable(new), coder="trainee", mode="replace")
+    assert (report.replaced, len(report.ids), report.coders) == (40, 25, ("trainee",))
+    expected = sorted([("trainee", r["actor"], r["code"], r["onset_ms"], r["offset_ms"]) for r in new] + supervisor)
+    assert _stored(project) == expected
+    log = project.audit_log(case="Family A").iloc[start:]
+    assert log[["action", "kind"]].values.tolist() == [["delete", "annotation"], ["add", "annotation"]]
+    deleted, added = log["details"].tolist()
+    assert deleted["count"] == 40 and deleted["coders"] == ["trainee"] and len(deleted["ids"]) == 40
+    assert added["count"] == 25 and set(deleted["ids"]).isdisjoint(range(added["first_id"], added["last_id"] + 1))
+    with pytest.raises(ValueError, match=r"'mode'.*'new', 'replace' and 'append', but got 'overwrite'"):
+        project.import_annotations(rec, AnnotationTable(new), mode="overwrite")
+
+
+def test_import_problems_name_file_tier_and_time(project_recording: tuple[Project, Recording], tmp_path: Path) -> None:
+    """The store's checks (codes, the recording's end, the case's participants) on rows from a file."""
+    from tests.fixtures.elan import write_pympi_eaf
+    from workbench.io import read_eaf, read_table
+
+    project, rec = project_recording
+    eaf = write_pympi_eaf(
+        tmp_path / "visit.eaf",
+        [
+            ("Parent", "P01", None, [(100, 400, "waiting"), (1200, 1300, "waving")]),
+            ("Child", "C01", None, [(1900, 2600, "initiative-nonverbal")]),
+            ("vcm@Child", "C01", "Child", [(2000, "smiling")]),
+        ],
+    )
+    with pytest.raises(AnnotationError) as info:
+        project.import_annotations(rec, read_eaf(eaf), source="visit.eaf")
+    assert info.value.problems == [
+        "visit.eaf, tier 'Parent', 00:00:01.200-00:00:01.300, field 'code': "
+        "Expected a code of scheme 'vig-principles', but got 'waving'.",
+        "visit.eaf, tier 'vcm@Child', 00:00:01.900-00:00:02.600, field 'code': "
+        "Expected a code of scheme 'vig-principles', but got 'smiling'.",
+    ]
+    assert str(info.value).startswith("Invalid annotations in visit.eaf: 2 problem(s)")
+
+    project.add_participant("Family A", "Parent", "parent")
+    table = read_eaf(eaf, tiers=["Parent", "Child"]).to_dataframe()
+    table.loc[table["code"] == "waving", "code"] = "waiting"
+    with pytest.raises(AnnotationError) as info:
+        project.import_annotations(rec, AnnotationTable(table), source="visit.eaf")
+    assert info.value.problems == [
+        "visit.eaf, tier 'Child', 00:00:01.900-00:00:02.600, field 'offset_ms': "
+        f"Expected a time within recording {rec.id} (0..2000 ms), but got 2600.",
+        "visit.eaf, tier 'Child', 00:00:01.900-00:00:02.600, field 'actor': "
+        f"Expected a participant of case {_case_of(project, rec)} (Parent), but got 'Child'.",
+    ]
+    # rows without a tier (CSV) are named by actor and time
+    csv = tmp_path / "visit.csv"
+    csv.write_text("actor,code,onset_ms\nParent,waiting,100\nstranger,waiting,600\n", encoding="utf-8")
+    with pytest.raises(AnnotationError) as info:
+        project.import_annotations(rec, read_table(csv, scheme=project.scheme), source="visit.csv")
+    assert info.value.problems == [
+        f"visit.csv, actor 'stranger', 00:00:00.600, field 'actor': Expected a participant of case "
+        f"{_case_of(project, rec)} (Parent), but got 'stranger'.",
+    ]
+    assert count(project, "annotations") == 0
+
+
+def _case_of(project: Project, rec: Recording) -> int:
+    return project.session(rec.session_id).case_id
+
+
 def test_versions_and_conflicts_across_connections(
     project_recording: tuple[Project, Recording], reopen: callable
 ) -> None:

@@ -63,8 +63,8 @@ def assert_close(ours: np.ndarray, theirs: np.ndarray, what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def rmea_dir(shared_data: Path) -> Path:
-    return shared_data / "rMEA"
+def rmea_dir(real_data: Path) -> Path:
+    return real_data / "rMEA"
 
 
 @pytest.fixture(scope="module")

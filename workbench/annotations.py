@@ -36,7 +36,7 @@ from workbench.errors import AnnotationError
 if TYPE_CHECKING:
     from workbench.scheme import CodingScheme
 
-__all__ = ["COLUMNS", "AnnotationTable"]
+__all__ = ["COLUMNS", "AnnotationTable", "format_ms", "format_span"]
 
 #: The fixed columns, in order; extras follow them.
 COLUMNS: tuple[str, ...] = (
@@ -54,6 +54,34 @@ _SORT = ["recording_id", "onset_ms", "offset_ms", "actor", "code", "coder", "id"
 
 
 _INT64 = (-(2**63), 2**63 - 1)  # the store's and numpy's integer range
+
+
+def format_ms(ms: int) -> str:
+    """A time in ms as ELAN shows it, ``hh:mm:ss.mmm``, for messages that a person must act on.
+
+    Examples
+    --------
+    >>> format_ms(83_456), format_ms(0), format_ms(4_000_000)
+    ('00:01:23.456', '00:00:00.000', '01:06:40.000')
+    """
+    sign = "-" if ms < 0 else ""
+    seconds, millis = divmod(abs(int(ms)), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def format_span(onset_ms: int, offset_ms: int) -> str:
+    """``format_ms`` of both ends, or of one time for a point event.
+
+    Examples
+    --------
+    >>> format_span(3150, 3332), format_span(700, 700)
+    ('00:00:03.150-00:00:03.332', '00:00:00.700')
+    """
+    if offset_ms == onset_ms:
+        return format_ms(onset_ms)
+    return f"{format_ms(onset_ms)}-{format_ms(offset_ms)}"
 
 
 def _as_int_ms(value: Any) -> int | None:

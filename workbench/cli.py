@@ -210,21 +210,32 @@ def _read_any(path: Path, scheme: object) -> object:
 
     suffix = path.suffix.lower()
     if suffix == ".eaf":
-        return io.read_eaf(path)
+        return io.read_eaf(path, scheme=scheme)  # type: ignore[arg-type]
     if suffix in (".csv", ".tsv"):
-        return io.read_table(path, scheme=scheme)
+        return io.read_table(path, scheme=scheme)  # type: ignore[arg-type]
     raise WorkbenchError(f"Expected a .eaf, .csv or .tsv file, but got {path.name!r}.")
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from workbench.store import open_project
 
+    path = Path(args.file)
+    mode = "replace" if args.replace else "append" if args.append else "new"
     with open_project(args.project) as project:
-        table = _read_any(Path(args.file), project.scheme)
-        if args.coder:
-            table = type(table)(table.to_dataframe().assign(coder=args.coder))  # type: ignore[attr-defined]
-        ids = project.add_annotations(int(args.recording), table)  # type: ignore[arg-type]
-    _out(f"Imported {len(ids)} annotations from {Path(args.file).name} into recording {args.recording}.")
+        table = _read_any(path, project.scheme)
+        report = project.import_annotations(
+            args.recording, table, coder=args.coder or None, mode=mode, source=str(path)
+        )
+    coders = ", ".join(report.coders) or "-"
+    if mode == "replace":
+        _out(
+            f"Replaced {report.replaced} annotations of recording {report.recording_id} by {coders} "
+            f"with {len(report.ids)} from {path.name}."
+        )
+    else:
+        _out(
+            f"Imported {len(report.ids)} annotations from {path.name} into recording {report.recording_id} ({coders})."
+        )
     return 0
 
 
@@ -488,12 +499,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "import",
         help="import annotations (ELAN .eaf, CSV, TSV) into a recording",
-        description="Import annotations into a recording, all or nothing.",
+        description="Import annotations into a recording, all or nothing. ELAN: each tier's rows go to the "
+        "actor named after its root tier (vcm@CHI -> CHI). A second import of rows the recording already has "
+        "for the same coder is refused and changes nothing; --replace or --append say what to do instead.",
     )
     p.add_argument("project")
     p.add_argument("file")
-    p.add_argument("--recording", required=True, help="recording id (see 'workbench info')")
-    p.add_argument("--coder", help="coder name to give every imported row")
+    p.add_argument("--recording", required=True, type=int, help="recording id (see 'workbench info')")
+    p.add_argument("--coder", help="coder name to give every imported row (default: the file's, else yours)")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the recording's annotations by the same coder(s) with the file's, in one transaction",
+    )
+    again.add_argument("--append", action="store_true", help="add the rows even if the recording has them already")
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser(

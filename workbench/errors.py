@@ -13,6 +13,7 @@ __all__ = [
     "AnnotationError",
     "ConflictError",
     "ConsentError",
+    "DuplicateImportError",
     "FormatError",
     "MediaError",
     "NotFoundError",
@@ -70,6 +71,23 @@ class NotFoundError(StoreError, LookupError):
 
 class ConflictError(StoreError):
     """A row was changed by someone else since it was read; reload and edit again."""
+
+
+class DuplicateImportError(StoreError):
+    """An import would store again rows the recording already has for that coder; nothing was stored.
+
+    Attributes
+    ----------
+    recording_id : int
+        The recording imported into.
+    already : dict of str to int
+        Per coder, how many of the rows to import are already stored (same actor, code, onset and offset).
+    """
+
+    def __init__(self, message: str, recording_id: int, already: dict[str, int]) -> None:
+        super().__init__(message)
+        self.recording_id = recording_id
+        self.already = dict(already)
 
 
 class SchemaVersionError(StoreError):

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.annotations import AnnotationTable
-from workbench.errors import FormatError
+from workbench.errors import AnnotationError, FormatError
 from workbench.io._common import as_path, read_bytes, seconds_to_ms, slugify
 from workbench.io._ethogram import Behaviour, LoggedEvent, build_scheme, describe_unpaired, pair_events
 from workbench.scheme import CodingScheme
@@ -51,6 +51,7 @@ __all__ = ["NO_FOCAL_SUBJECT", "BorisProject", "read_boris"]
 NO_FOCAL_SUBJECT = "no focal subject"
 
 _WHAT = "a BORIS project (.boris JSON)"
+_MAX_MS = 2**63 - 1  # the store's (and numpy's) integer range
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def read_boris(
         of behaviours missing from the ethogram or (``unpaired="error"``) unpaired state
         events; the message names the file, observation, subject, behaviour and time.
     AnnotationError
-        If events give invalid rows (for example negative times).
+        If events have times before 0 s: each is named by observation, event number, subject,
+        behaviour and time.
 
     Examples
     --------
@@ -358,6 +360,7 @@ def _events(
     if not isinstance(raw, list):
         raise FormatError(f"{where}: Expected 'events' to be a list, but got {type(raw).__name__}.")
     out: list[LoggedEvent] = []
+    problems: list[str] = []
     for i, ev in enumerate(raw):
         if not isinstance(ev, list) or len(ev) < 3:
             raise FormatError(f"{where}, event #{i}: Expected [time, subject, behaviour, ...], but got {ev!r}.")
@@ -374,6 +377,12 @@ def _events(
             raise FormatError(
                 f"{where}, event #{i} at {time_raw} s: Expected a behaviour of the ethogram, but got {behaviour!r}."
             )
+        if not 0 <= t_ms <= _MAX_MS:
+            problems.append(
+                f"{where}, event #{i} (subject {subject!r}, behaviour {behaviour!r}): Expected a time of 0 s or "
+                f"later, but got {time_raw} s."
+            )
+            continue
         modifiers, modifier_note = _modifiers(ev[3] if len(ev) > 3 else "", modifier_sets.get(behaviour, []))
         comment = str(ev[4]).strip() if len(ev) > 4 and ev[4] is not None else ""
         note = "; ".join(x for x in (comment, modifier_note) if x)
@@ -388,4 +397,6 @@ def _events(
                 time_text=str(time_raw),
             )
         )
+    if problems:
+        raise AnnotationError(problems, source=where)
     return out

@@ -5,13 +5,32 @@ Reading (:func:`read_eaf`)
 - The XML is read with lxml, not pympi's parser: pympi drops ``CVE_REF`` (needed for
   controlled vocabularies), fails with a bare ``KeyError`` on a document without an
   ``xsi:noNamespaceSchemaLocation`` attribute, and gives no line numbers for errors.
-- Each tier's annotations become rows. The actor is the tier's ``PARTICIPANT`` attribute
-  when set, else the tier id; the tier id is kept in the extra column ``tier``. The coder is
-  the ``coder`` argument when given, else the tier's ``ANNOTATOR`` attribute, else ``""``.
+- Each tier's annotations become rows, with the tier id in the extra column ``tier`` and the
+  tier's own ``PARTICIPANT`` attribute (missing when it has none) in the extra column
+  ``participant``.
+- **The actor is the name of the tier's root tier**, the tier names a user sees in ELAN: an
+  independent tier's own id; for a dependent tier, the id at the top of its ``PARENT_REF``
+  chain (``vcm@CHI`` -> ``CHI``; ``mwu@CHI`` -> ``lex@CHI`` -> ``CHI``), so that one person's
+  tiers share one actor. ``PARTICIPANT`` is not used by default: in real corpora it is often
+  a role shared by several speakers (``"MULTI"`` on three speakers' tiers) or disagrees
+  between one person's tiers (``CHI`` with participant ``"Child"``, its dependent ``vcm@CHI``
+  with participant ``"CHI"``).
+- Tiers whose linguistic type is one of the workbench's own (:data:`CODE_TYPE`,
+  :data:`POINT_TYPE`), as :func:`write_eaf` writes them, take the actor from their
+  ``PARTICIPANT`` (their ids, ``"parent@trainee"``, ``"parent (points)"``, ``"parent #2"``,
+  are built from actor and coder), and so do the tiers that depend on them. A file the
+  workbench wrote reads back with its original actors, also after its tiers were renamed
+  in ELAN.
+- ``actor_from="participant"`` takes the actor from the ``PARTICIPANT`` of each tier's root
+  tier (its id when it has none). It refuses, with :class:`~workbench.errors.FormatError`,
+  to merge different root tiers into one actor because they share a participant value.
+- The coder is the ``coder`` argument when given, else the tier's ``ANNOTATOR`` attribute,
+  else ``""``.
 - The annotation value is the code. When the tier's linguistic type uses a controlled
   vocabulary stored in the file, a value given by reference (``CVE_REF``) or written as a
   CV entry id is replaced by the entry's value (its first language). External vocabularies
-  (``.ecv`` files) are not fetched: values are kept as written.
+  (``.ecv`` files) are not fetched: values are kept as written. With ``scheme=``, every code
+  must be a code of the scheme; each one that is not is named by file, tier and time.
 - Times are integer ms. Time slots without a value (unaligned boundaries inside a time
   subdivision) are placed as ELAN displays them: evenly between the nearest aligned
   boundaries of the same chain of annotations.
@@ -23,9 +42,10 @@ Reading (:func:`read_eaf`)
 
 Writing (:func:`write_eaf`)
 ---------------------------
-- One tier per actor (``PARTICIPANT`` = actor). When the table has more than one coder,
-  one tier per actor and coder, with tier id ``"actor@coder"`` and ``ANNOTATOR`` = coder;
-  reading uses the attributes, not the id, so ids may be renamed in ELAN.
+- One tier per actor (``PARTICIPANT`` = actor), of the linguistic type :data:`CODE_TYPE`.
+  When the table has more than one coder, one tier per actor and coder, with tier id
+  ``"actor@coder"`` and ``ANNOTATOR`` = coder; reading uses the attributes, not the id, so
+  ids may be renamed in ELAN.
 - ELAN does not allow overlapping annotations on one tier: overlapping rows of the same
   actor (and coder) go to extra tiers ``"parent #2"``, ``"parent #3"``, ...
 - ELAN has no zero-length annotations. Point events (``offset_ms == onset_ms``) are written
@@ -38,8 +58,9 @@ Writing (:func:`write_eaf`)
 - ``media`` adds a media descriptor with a *relative* URL (the file name, or the path
   relative to the EAF's folder when the media is inside it): an absolute path would reveal
   the coder's machine and folders.
-- Not written: ids, recording ids, notes and extra columns (a ``tier`` column from
-  :func:`read_eaf` is not reused: tiers are rebuilt from actors and coders).
+- Not written: ids, recording ids, notes and extra columns (the ``tier`` and
+  ``participant`` columns of :func:`read_eaf` are not reused: tiers are rebuilt from actors
+  and coders).
 Every file written validates against ELAN's EAF 3.0 schema.
 """
 
@@ -55,14 +76,14 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import pympi
 from lxml import etree
 
-from workbench.annotations import AnnotationTable
-from workbench.errors import FormatError
+from workbench.annotations import AnnotationTable, format_span
+from workbench.errors import AnnotationError, FormatError
 from workbench.io._common import as_path, atomic_write_bytes, read_bytes
 from workbench.scheme import CodingScheme
 
@@ -88,6 +109,8 @@ def read_eaf(
     coder: str = "",
     recording_id: int | None = None,
     tiers: Collection[str] | None = None,
+    actor_from: Literal["tier", "participant"] = "tier",
+    scheme: CodingScheme | None = None,
 ) -> AnnotationTable:
     """Read an ELAN ``.eaf`` file into an :class:`AnnotationTable`.
 
@@ -101,26 +124,42 @@ def read_eaf(
         Recording id given to every row.
     tiers : collection of str, optional
         Only these tier ids (default: every tier).
+    actor_from : {"tier", "participant"}
+        Name each actor after the tier's root tier (default), or after the root tier's
+        ``PARTICIPANT`` attribute.
+    scheme : CodingScheme, optional
+        Every code must be a code of this scheme; the table is bound to it.
 
     Returns
     -------
     AnnotationTable
-        Actor from the tier's participant (else its id), code from the value, times in ms,
-        extra column ``tier``. See the module docstring for the rules.
+        Actor from the root tier's id (or, for tiers the workbench wrote, their participant),
+        code from the value, times in ms, extra columns ``tier`` and ``participant``. See the
+        module docstring for the rules.
 
     Raises
     ------
     FormatError
         If the file is missing, not XML, not an ELAN document, or its references are
-        broken (unknown time slot, parent annotation or a reference cycle); the message
-        names the file and, where it can, the line.
+        broken (unknown time slot, parent annotation or parent tier, or a reference cycle);
+        with ``actor_from="participant"``, if tiers of different root tiers share a
+        participant value. The message names the file and, where it can, the line.
+    AnnotationError
+        With ``scheme``, naming file, tier and time of every code that is not in it.
     ValueError
-        If ``tiers`` names tiers that are not in the file.
+        If ``tiers`` names tiers that are not in the file, or ``actor_from`` is unknown.
 
     Examples
     --------
     >>> table = read_eaf("childproject_example.eaf", tiers=["CHI", "xds@FA1"])  # doctest: +SKIP
+    >>> table.actors  # doctest: +SKIP
+    ('CHI', 'FA1')
     """
+    if actor_from not in ("tier", "participant"):
+        raise ValueError(
+            "Invalid value for the 'actor_from' parameter. Allowed values are 'tier' and 'participant', "
+            f"but got {actor_from!r} instead."
+        )
     path = as_path(path)
     src = str(path)
     doc = _Document(_parse_xml(read_bytes(path, _WHAT), src), src)
@@ -132,13 +171,14 @@ def read_eaf(
         selected = [t for t in doc.tiers if t in wanted]
     else:
         selected = list(doc.tiers)
+    actors = _actors(doc, selected, actor_from)
 
     times = _Times(doc)
     rows: list[dict[str, Any]] = []
     empty: Counter[str] = Counter()
     for tier_id in selected:
         tier = doc.tiers[tier_id]
-        actor = (tier.attrib.get("PARTICIPANT") or "").strip() or tier_id
+        participant = (tier.attrib.get("PARTICIPANT") or "").strip() or None
         row_coder = coder or (tier.attrib.get("ANNOTATOR") or "").strip()
         ling_type = tier.attrib.get("LINGUISTIC_TYPE_REF", "")
         entries = doc.vocabularies.get(doc.linguistic_types.get(ling_type, {}).get("CONTROLLED_VOCABULARY_REF", ""), {})
@@ -153,12 +193,13 @@ def read_eaf(
             rows.append(
                 {
                     "recording_id": recording_id,
-                    "actor": actor,
+                    "actor": actors[tier_id],
                     "code": code,
                     "onset_ms": onset,
                     "offset_ms": offset,
                     "coder": row_coder,
                     "tier": tier_id,
+                    "participant": participant,
                 }
             )
     if empty:
@@ -167,7 +208,40 @@ def read_eaf(
             f"{src}: skipped {sum(empty.values())} annotation(s) with an empty value (tiers: {per_tier}).",
             stacklevel=2,
         )
-    return AnnotationTable(rows, source=src)
+    if scheme is not None:
+        problems = [
+            f"{src}, tier {r['tier']!r}, {format_span(r['onset_ms'], r['offset_ms'])}: "
+            f"Expected a code of scheme {scheme.id!r}, but got {r['code']!r}."
+            for r in rows
+            if r["code"] not in scheme
+        ]
+        if problems:
+            raise AnnotationError(problems, source=src)
+    return AnnotationTable(rows, scheme=scheme, source=src)
+
+
+def _actors(doc: _Document, selected: list[str], actor_from: str) -> dict[str, str]:
+    """The actor of each selected tier: its root tier's (see the module docstring)."""
+    roots = {tier_id: doc.root(tier_id) for tier_id in selected}
+    of_root: dict[str, str] = {}
+    claims: dict[str, list[str]] = {}  # actor -> the root tiers (or the workbench's tiers) it stands for
+    for root in dict.fromkeys(roots.values()):
+        attrib = doc.tiers[root].attrib
+        participant = (attrib.get("PARTICIPANT") or "").strip()
+        ours = bool(participant) and attrib.get("LINGUISTIC_TYPE_REF") in (CODE_TYPE, POINT_TYPE)
+        of_root[root] = participant or root if ours or actor_from == "participant" else root
+        claim = "the workbench's own tiers" if ours else repr(root)
+        if claim not in claims.setdefault(of_root[root], []):
+            claims[of_root[root]].append(claim)
+    merged = {actor: owners for actor, owners in claims.items() if len(owners) > 1}
+    if merged and actor_from == "participant":  # by tier id, a tier named as a workbench actor joins it
+        listed = "; ".join(f"{', '.join(owners)} -> {actor!r}" for actor, owners in merged.items())
+        raise FormatError(
+            f"{doc.src}: Expected the tiers of different people to have different PARTICIPANT values "
+            f"(actor_from='participant'), but these root tiers would merge into one actor: {listed}. "
+            "Read with actor_from='tier' (the default), which names each actor after its root tier."
+        )
+    return {tier_id: of_root[root] for tier_id, root in roots.items()}
 
 
 def _parse_xml(raw: bytes, src: str) -> etree._Element:
@@ -264,6 +338,23 @@ class _Document:
                 anns.append(ann)
                 self.annotations[ann.id] = (tier_id, ann)
             self.tiers[tier_id] = _Tier(dict(t.attrib), anns)
+
+    def root(self, tier_id: str) -> str:
+        """The id at the top of ``tier_id``'s chain of ``PARENT_REF`` (``tier_id`` itself if independent)."""
+        chain = [tier_id]
+        while parent := self.tiers[chain[-1]].attrib.get("PARENT_REF"):
+            if parent not in self.tiers:
+                raise FormatError(
+                    f"{self.src}: Expected PARENT_REF of tier {chain[-1]!r} to name a tier of the file, "
+                    f"but got {parent!r}."
+                )
+            if parent in chain:
+                raise FormatError(
+                    f"{self.src}: Expected the PARENT_REF chain of tier {tier_id!r} to end at an independent tier, "
+                    f"but it forms a cycle: {' -> '.join((*chain, parent))}."
+                )
+            chain.append(parent)
+        return chain[-1]
 
 
 def _code(value: str | None, cve_ref: str | None, entries: Mapping[str, str]) -> str:

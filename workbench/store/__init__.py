@@ -13,13 +13,14 @@ and bring it back; :func:`purge_case` removes a case completely and verifies it;
 from __future__ import annotations
 
 from workbench.store.backup import BackupEntry, BackupInfo, backup_project, restore_backup
-from workbench.store.project import DB_FILENAME, Project, alembic_config, open_project
+from workbench.store.project import DB_FILENAME, ImportReport, Project, alembic_config, open_project
 from workbench.store.purge import PurgeReport, RetentionItem, purge_case, retention
 
 __all__ = [
     "DB_FILENAME",
     "BackupEntry",
     "BackupInfo",
+    "ImportReport",
     "Project",
     "PurgeReport",
     "RetentionItem",

@@ -38,6 +38,7 @@ import tempfile
 import uuid
 import warnings
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,10 +53,11 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
 from workbench.annotations import COLUMNS as ANNOTATION_COLUMNS
-from workbench.annotations import AnnotationTable
+from workbench.annotations import AnnotationTable, format_span
 from workbench.errors import (
     AnnotationError,
     ConflictError,
+    DuplicateImportError,
     MediaError,
     NotFoundError,
     SchemaVersionError,
@@ -82,7 +84,7 @@ from workbench.model import (
 from workbench.scheme import CodingScheme, default_scheme, scheme_from_dict
 from workbench.store import schema as t
 
-__all__ = ["DB_FILENAME", "Project", "alembic_config", "open_project"]
+__all__ = ["DB_FILENAME", "ImportReport", "Project", "alembic_config", "open_project"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,7 @@ _ANNOTATION_EDITABLE = ("actor", "code", "onset_ms", "offset_ms", "coder", "note
 _ANNOTATION_STORE_COLUMNS = ("version", "created_at", "updated_at", "extra")
 _INPUT_ROW = "__workbench_input_row__"  # carries a row's input position through validation and sorting
 _PG_ANNOTATION_LOCK = 0x5647  # with a recording id: serialises the annotation checks of one recording
+_IMPORT_MODES = ("new", "replace", "append")
 #: Columns never copied into the audit log: protected, bulky or bookkeeping.
 _NOT_AUDITED = frozenset({"frame_times", "real_name", "content", "created_at", "updated_at", "version"})
 
@@ -702,6 +705,28 @@ _INTEGRITY_HINTS = (
         "Expected references to existing rows, but one of them is gone (deleted meanwhile?).",
     ),
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportReport:
+    """What :meth:`Project.import_annotations` did.
+
+    Attributes
+    ----------
+    recording_id : int
+        The recording imported into.
+    ids : tuple of int
+        The new annotations' ids.
+    replaced : int
+        How many stored annotations of the same coders were deleted (``mode="replace"``).
+    coders : tuple of str
+        The coders of the imported rows.
+    """
+
+    recording_id: int
+    ids: tuple[int, ...]
+    replaced: int
+    coders: tuple[str, ...]
 
 
 class Project:
@@ -1471,13 +1496,15 @@ class Project:
         }
         source = f"the new annotation for recording {rid}"
         table = AnnotationTable([row], scheme=self.scheme, source=source)
-        return self._insert_annotations(rid, table.to_dataframe(), ["row 0"], source)[0]
+        return self._insert_annotations(rid, table.to_dataframe(), ["row 0"], source)[0][0]
 
     def add_annotations(self, recording: Recording | int, table: AnnotationTable | Any) -> list[int]:
         """Add many annotations at once: all of them or, if any is invalid, none.
 
         Rows without a coder get the project's coder; extra columns (e.g. BORIS
-        modifiers) are kept and come back from :meth:`annotations`.
+        modifiers) are kept and come back from :meth:`annotations`. Nothing is compared with
+        what is stored: the same rows added twice are stored twice. To bring in a coding
+        read from a file, use :meth:`import_annotations`, which refuses a second import.
 
         Parameters
         ----------
@@ -1509,17 +1536,125 @@ class Project:
             rows = [{**r, _INPUT_ROW: i} for i, r in enumerate(_records(table))]
             df = AnnotationTable(rows, scheme=self.scheme, source=source).to_dataframe()
             positions = [int(i) for i in df.pop(_INPUT_ROW)] if len(df) else []
-        others = df["recording_id"].notna() & (df["recording_id"] != rid)
-        if others.any():
-            problems = [
-                f"row {positions[i]}, field 'recording_id': Expected {rid} (or nothing), but got {int(v)}."
-                for i, v in df.loc[others, "recording_id"].items()
-            ]
+        labels = [f"row {p}" for p in positions]
+        problems = self._other_recordings(df, rid, labels)
+        if problems:
             raise AnnotationError(problems, source=source)
-        return self._insert_annotations(rid, df, [f"row {p}" for p in positions], source)
+        return self._insert_annotations(rid, df, labels, source)[0]
 
-    def _insert_annotations(self, rid: int, df: pd.DataFrame, labels: list[str], source: str) -> list[int]:
-        """Check ``df`` (validated rows) against the store and insert it in one transaction."""
+    def import_annotations(
+        self,
+        recording: Recording | int,
+        table: AnnotationTable | Any,
+        *,
+        coder: str | None = None,
+        mode: str = "new",
+        source: str | None = None,
+    ) -> ImportReport:
+        """Import a coding (rows read from a file) into a recording: all of it or nothing, and once.
+
+        Like :meth:`add_annotations`, but a second import of the same rows is refused, and
+        every problem names where a person finds the row: the file (``source``), the tier
+        (ELAN's ``tier`` column) or else the actor, and the time (``hh:mm:ss.mmm``).
+
+        Parameters
+        ----------
+        recording : Recording or int
+            The recording imported into (rows naming another recording are refused).
+        table : AnnotationTable, DataFrame or rows
+            The rows, e.g. from :func:`workbench.io.read_eaf` or :func:`workbench.io.read_table`;
+            validated against the project's scheme, the case's participants and the
+            recording's duration.
+        coder : str, optional
+            The coder of every row. Default: each row's own coder, the project's coder for
+            rows without one.
+        mode : {"new", "replace", "append"}
+            ``"new"`` (default): refused with :class:`~workbench.errors.DuplicateImportError`
+            when any row is already stored for the recording and the row's coder (the same
+            actor, code, onset and offset), whether all rows or some; the message says how
+            many. ``"replace"``: the stored annotations of the recording by the coders of
+            the rows are deleted and the rows added, in one transaction (audited as one
+            delete and one add); rows of other coders stay. ``"append"``: the rows are added
+            whatever is stored, as :meth:`add_annotations` does.
+        source : str, optional
+            Where the rows came from (a file name), named in every message.
+
+        Returns
+        -------
+        ImportReport
+            The new ids, how many stored rows were replaced, and the coders imported.
+            An empty table changes nothing (also with ``mode="replace"``).
+
+        Raises
+        ------
+        AnnotationError
+            Naming file, tier or actor, time and field of every bad row; nothing is stored then.
+        DuplicateImportError
+            With ``mode="new"``, when rows are already stored; nothing is stored then.
+        ValueError
+            For an unknown ``mode`` or an empty ``coder``.
+
+        Examples
+        --------
+        >>> table = read_eaf("visit-1.eaf", scheme=project.scheme)  # doctest: +SKIP
+        >>> project.import_annotations(rec, table, coder="trainee", source="visit-1.eaf")  # doctest: +SKIP
+        ImportReport(recording_id=3, ids=(1, ..., 98), replaced=0, coders=('trainee',))
+        """
+        if mode not in _IMPORT_MODES:
+            raise ValueError(
+                "Invalid value for the 'mode' parameter. Allowed values are 'new', 'replace' and 'append', "
+                f"but got {mode!r} instead."
+            )
+        if coder is not None and (not isinstance(coder, str) or not coder.strip()):
+            raise ValueError(f"Expected 'coder' to be a name (or None for the rows' own coders), but got {coder!r}.")
+        rid = self._id(recording, "recording", Recording)
+        what = source or f"the annotations for recording {rid}"
+        # structure first (times, required fields), then codes and the store's rules, each named as found
+        df = (table if isinstance(table, AnnotationTable) else AnnotationTable(table, source=what)).to_dataframe()
+        if coder is not None:
+            df["coder"] = coder.strip()
+        tiers = df["tier"].tolist() if "tier" in df.columns else [None] * len(df)
+        labels = [
+            ", ".join(
+                [
+                    *([source] if source else []),
+                    f"tier {tier!r}" if isinstance(tier, str) and tier else f"actor {actor!r}",
+                    format_span(onset, offset),
+                ]
+            )
+            for tier, actor, onset, offset in zip(tiers, df["actor"], df["onset_ms"], df["offset_ms"], strict=True)
+        ]
+        scheme = self.scheme
+        problems = [
+            f"{label}, field 'code': Expected a code of scheme {scheme.id!r}, but got {code!r}."
+            for label, code in zip(labels, df["code"], strict=True)
+            if code not in scheme
+        ]
+        problems += self._other_recordings(df, rid, labels)
+        if problems:
+            raise AnnotationError(problems, source=what)
+        ids, replaced = self._insert_annotations(rid, df, labels, what, mode=mode)
+        coders = sorted({c or self.coder for c in df["coder"]})
+        return ImportReport(recording_id=rid, ids=tuple(ids), replaced=replaced, coders=tuple(coders))
+
+    @staticmethod
+    def _other_recordings(df: pd.DataFrame, rid: int, labels: list[str]) -> list[str]:
+        """Rows of ``df`` that name another recording than ``rid``."""
+        others = df["recording_id"].notna() & (df["recording_id"] != rid)
+        return [
+            f"{labels[i]}, field 'recording_id': Expected {rid} (or nothing), but got {int(v)}."
+            for i, v in df.loc[others, "recording_id"].items()
+        ]
+
+    def _insert_annotations(
+        self, rid: int, df: pd.DataFrame, labels: list[str], source: str, mode: str | None = None
+    ) -> tuple[list[int], int]:
+        """Check ``df`` (validated rows) against the store and insert it in one transaction.
+
+        ``mode`` (see :meth:`import_annotations`): ``"new"`` refuses rows already stored for their
+        coder, ``"replace"`` first deletes the stored rows of the rows' coders; None or ``"append"``
+        just adds. Returns the new ids and the number of stored rows replaced.
+        """
         extras = [c for c in df.columns if c not in ANNOTATION_COLUMNS and c not in _ANNOTATION_STORE_COLUMNS]
         now = _now()
         onsets = df["onset_ms"].to_numpy()
@@ -1548,10 +1683,15 @@ class Project:
                 }
             )
         if not rows:
-            return []
+            return [], 0
+        replaced = 0
         with self._write() as conn:
             self._lock_recording(conn, rid)
             case_id = self._case_of(conn, "annotation", {"recording_id": rid})
+            if mode == "new":
+                self._refuse_duplicates(conn, rid, rows, source)
+            elif mode == "replace":
+                replaced = self._delete_coders_annotations(conn, rid, sorted(set(coders)), case_id)
             problems = self._annotation_problems(conn, rid, rows, labels, case_id=case_id)
             if problems:
                 raise AnnotationError(problems, source=source)
@@ -1563,7 +1703,49 @@ class Project:
             else:
                 details = {"count": len(ids), "first_id": min(ids), "last_id": max(ids), "coders": sorted(set(coders))}
                 self._audit(conn, "add", "annotation", None, case_id, details)
-        return ids
+        return ids, replaced
+
+    @staticmethod
+    def _refuse_duplicates(conn: Connection, rid: int, rows: list[dict[str, Any]], source: str) -> None:
+        """DuplicateImportError if any of ``rows`` is stored already for ``rid`` and its coder."""
+        a = t.annotations.c
+        coders = sorted({r["coder"] for r in rows})
+        stored: dict[str, set[tuple[Any, ...]]] = {c: set() for c in coders}
+        counts: Counter[str] = Counter()
+        q = sa.select(a.coder, a.actor, a.code, a.onset_ms, a.offset_ms).where(
+            a.recording_id == rid, a.coder.in_(coders)
+        )
+        for r in conn.execute(q):
+            stored[r.coder].add((r.actor, r.code, int(r.onset_ms), int(r.offset_ms)))
+            counts[r.coder] += 1
+        incoming = Counter(r["coder"] for r in rows)
+        already = Counter(
+            r["coder"] for r in rows if (r["actor"], r["code"], r["onset_ms"], r["offset_ms"]) in stored[r["coder"]]
+        )
+        if not already:
+            return
+        found = "; ".join(
+            f"{n} of the {incoming[c]} rows by coder {c!r} (recording {rid} has {counts[c]} annotations by {c!r})"
+            for c, n in sorted(already.items())
+        )
+        raise DuplicateImportError(
+            f"{source}: Expected rows that recording {rid} does not have yet, but {found} are stored there "
+            "already (the same actor, code, onset and offset). Nothing was imported. To replace the "
+            f"recording's annotations by {' and '.join(map(repr, sorted(already)))} with these rows, import "
+            "with mode='replace' (command line: --replace); to add them anyway, mode='append' (--append).",
+            recording_id=rid,
+            already=dict(already),
+        )
+
+    def _delete_coders_annotations(self, conn: Connection, rid: int, coders: list[str], case_id: int | None) -> int:
+        """Delete the annotations of ``rid`` by ``coders`` (one audit entry); how many went."""
+        a = t.annotations.c
+        stmt = sa.delete(t.annotations).where(a.recording_id == rid, a.coder.in_(coders)).returning(a.id)
+        gone = conn.execute(stmt).scalars().all()
+        if gone:
+            details = {"count": len(gone), "ids": sorted(int(i) for i in gone), "coders": coders, "replaced": True}
+            self._audit(conn, "delete", "annotation", None, case_id, details)
+        return len(gone)
 
     def _lock_recording(self, conn: Connection, rid: int) -> None:
         """On PostgreSQL, serialise the annotation checks of one recording (SQLite writers queue anyway)."""
