@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.fixtures.browser import (  # noqa: E402
+    BARS,
     CHROMIUM_ARGS,
     VIDEO,
     chromium_path,
@@ -58,7 +59,8 @@ TARGETS = {"seek": 150.0, "key": 250.0, "timeline": 1500.0}
 
 # Records, from navigation start (performance.now()), when each part of the review first shows:
 # the review's box, the first table row, the video's metadata, and every timeline bar (window.__wbExpect).
-PROBE = """
+PROBE = (
+    """
 (() => {
   const R = (window.__wbT = {});
   const poll = () => {
@@ -68,7 +70,9 @@ PROBE = """
     const v = document.querySelector('[data-wb=player] video');
     if (!R.video && v && v.readyState >= 1) R.video = t;
     if (!R.chart && R.review) {
-      const n = document.querySelectorAll('[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path').length;
+      const n = """
+    + BARS
+    + """.length;
       if (n > 0 && n >= (window.__wbExpect || 1)) R.chart = t;
     }
     if (!(R.review && R.rows && R.video && R.chart)) requestAnimationFrame(poll);
@@ -76,6 +80,7 @@ PROBE = """
   requestAnimationFrame(poll);
 })();
 """
+)
 
 
 def median(xs: list[float]) -> float:
@@ -155,11 +160,11 @@ def python_side(folder: Path) -> list[str]:
         times.append(1000 * (time.perf_counter() - t0))
     out.append(f"Python: refresh() (what every edit costs)           median {median(times):7.0f} ms")
     rows = len(json.dumps(review.table.rows))
-    spec = len(json.dumps(review.chart.spec))
-    esm = len(review.chart._esm) if isinstance(review.chart._esm, str) else 0
+    data = len(json.dumps(review.timeline.datasets))
+    esm = len(str(type(review.timeline)._esm))
     out.append(
-        f"Python: sent per refresh: table rows {rows / 1e6:.2f} MB, chart spec {spec / 1e6:.2f} MB, "
-        f"chart widget JavaScript {esm / 1e6:.2f} MB"
+        f"Python: sent per refresh: table rows {rows / 1e6:.2f} MB, timeline rows {data / 1e6:.2f} MB; "
+        f"chart widget JavaScript (once) {esm / 1e6:.2f} MB"
     )
     review.close()
     project.close()
@@ -238,6 +243,9 @@ def key_latencies(page: Any, n: int, times_ms: list[int], key: str = "1") -> dic
         page.locator('[data-wb="player"] video').click()
         page.evaluate(
             """() => {
+                const bars = () => """
+            + BARS
+            + """;
                 const R = (window.__wbKey = {});
                 document.addEventListener('keyup', () => (R.up = performance.now()), {capture: true, once: true});
                 const body = document.querySelector('[data-wb="annotation-table"] tbody');
@@ -249,9 +257,7 @@ def key_latencies(page: Any, n: int, times_ms: list[int], key: str = "1") -> dic
                             R.id = Number(tr.dataset.id);
                             obs.disconnect();
                             const poll = () => {
-                                const bars = document.querySelectorAll(
-                                    '[data-wb=timeline] .mark-rect.role-mark:not([class*=brush]) path');
-                                for (const p of bars) {
+                                for (const p of bars()) {
                                     if (p.__data__ && p.__data__.datum && p.__data__.datum.id === R.id) {
                                         R.bar = performance.now();
                                         return;

@@ -98,6 +98,6 @@ def test_review_timeline_axis_reads_minutes_and_seconds() -> None:
 def test_clock() -> None:
     from workbench.charts import clock, span_text
 
-    assert clock(0) == "0:00.000" and clock(6233) == "0:06.233" and clock(61_040) == "1:01.040"
-    assert clock(3_723_004) == "1:02:03.004" and clock(-1500) == "-0:01.500" and clock(float("nan")) == ""
-    assert span_text(1000, 1000) == "0:01.000" and span_text(1000, 2500) == "0:01.000–0:02.500"
+    assert clock(0) == "00:00.000" and clock(6233) == "00:06.233" and clock(61_040) == "01:01.040"
+    assert clock(3_723_004) == "1:02:03.004" and clock(-1500) == "-00:01.500" and clock(float("nan")) == ""
+    assert span_text(1000, 1000) == "00:01.000" and span_text(1000, 2500) == "00:01.000–00:02.500"

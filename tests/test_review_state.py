@@ -178,12 +178,12 @@ def test_comments_and_moments_are_shown_and_a_moment_is_edited_in_place(project:
     (shown,) = review.notes.comments
     assert [shown[k] for k in ("time_ms", "author", "status", "text")] == [1100, "trainee", "agree", "Well seen"]
     (tick,) = review.timeline.datasets["comments"]
-    assert (tick["onset_ms"], tick["at_s"], tick["time"]) == (1100, 1.1, "0:01.100")
+    assert (tick["onset_ms"], tick["at_s"], tick["time"]) == (1100, 1.1, "00:01.100")
 
     review._on_player_msg(None, {"type": "mark", "which": "in", "time_ms": 400}, None)
     review._on_player_msg(None, {"type": "mark", "which": "out", "time_ms": 1900}, None)
     (moment,) = review.notes.moments
-    assert moment["title"] == "Moment at 0:00.400" and review.notes.show == "moments"
+    assert moment["title"] == "Moment at 00:00.400" and review.notes.show == "moments"
     (span,) = review.timeline.datasets["moments"]
     assert (span["onset_s"], span["end_s"]) == (0.4, 1.9)
 

@@ -111,6 +111,7 @@ function render({ model, el }) {
     const svg = box.querySelector("svg");
     if (svg) chrome = Math.max(0, Number(svg.getAttribute("width")) - start);
     await fit();
+    await updateData(); // rows that changed while the chart was being drawn
     box.setAttribute("data-state", "ready");
   }
 

@@ -11,7 +11,7 @@ function fmt(ms) {
   const h = Math.floor(ms / 3600000);
   const m = Math.floor((ms % 3600000) / 60000);
   const s = Math.floor((ms % 60000) / 1000);
-  const head = h ? `${h}:${String(m).padStart(2, "0")}` : String(m);
+  const head = h ? `${h}:${String(m).padStart(2, "0")}` : String(m).padStart(2, "0");
   return `${head}:${String(s).padStart(2, "0")}.${String(ms % 1000).padStart(3, "0")}`;
 }
 

@@ -56,32 +56,42 @@ _SORT = ["recording_id", "onset_ms", "offset_ms", "actor", "code", "coder", "id"
 _INT64 = (-(2**63), 2**63 - 1)  # the store's and numpy's integer range
 
 
-def format_ms(ms: int) -> str:
-    """A time in ms as ELAN shows it, ``hh:mm:ss.mmm``, for messages that a person must act on.
+def format_ms(ms: float | None, *, hours: bool = True) -> str:
+    """A time in ms as ELAN shows it, ``hh:mm:ss.mmm`` (messages a person must act on), or, with
+    ``hours=False``, as the review shows it: ``mm:ss.mmm`` under an hour, ``h:mm:ss.mmm`` from an hour on.
+    Empty for a missing time.
 
     Examples
     --------
     >>> format_ms(83_456), format_ms(0), format_ms(4_000_000)
     ('00:01:23.456', '00:00:00.000', '01:06:40.000')
+    >>> format_ms(6233, hours=False), format_ms(3_723_004, hours=False), format_ms(None)
+    ('00:06.233', '1:02:03.004', '')
     """
+    if ms is None or ms != ms:  # None or NaN
+        return ""
     sign = "-" if ms < 0 else ""
-    seconds, millis = divmod(abs(int(ms)), 1000)
+    seconds, millis = divmod(abs(round(ms)), 1000)
     minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    h, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{sign}{h:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    head = f"{h}:{minutes:02d}" if h else f"{minutes:02d}"
+    return f"{sign}{head}:{seconds:02d}.{millis:03d}"
 
 
-def format_span(onset_ms: int, offset_ms: int) -> str:
-    """``format_ms`` of both ends, or of one time for a point event.
+def format_span(onset_ms: int, offset_ms: int, *, hours: bool = True) -> str:
+    """``format_ms`` of both ends (joined by ``-``, or ``–`` with ``hours=False``), or of one time for a point.
 
     Examples
     --------
-    >>> format_span(3150, 3332), format_span(700, 700)
-    ('00:00:03.150-00:00:03.332', '00:00:00.700')
+    >>> format_span(3150, 3332), format_span(700, 700), format_span(3150, 3332, hours=False)
+    ('00:00:03.150-00:00:03.332', '00:00:00.700', '00:03.150–00:03.332')
     """
     if offset_ms == onset_ms:
-        return format_ms(onset_ms)
-    return f"{format_ms(onset_ms)}-{format_ms(offset_ms)}"
+        return format_ms(onset_ms, hours=hours)
+    joint = "-" if hours else "–"
+    return f"{format_ms(onset_ms, hours=hours)}{joint}{format_ms(offset_ms, hours=hours)}"
 
 
 def _as_int_ms(value: Any) -> int | None:

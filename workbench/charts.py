@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.analysis.contingency import OUTCOMES
-from workbench.annotations import AnnotationTable
+from workbench.annotations import AnnotationTable, format_ms, format_span
 from workbench.scheme import CodingScheme
 
 __all__ = [
@@ -223,27 +223,13 @@ def lane_label_width(lanes: Sequence[str]) -> int:
 
 
 def clock(ms: float | None) -> str:
-    """A time in ms as ``m:ss.mmm`` (``h:mm:ss.mmm`` from an hour on), as the review shows times.
-
-    Examples
-    --------
-    >>> clock(6233), clock(61_040), clock(3_723_004), clock(None)
-    ('0:06.233', '1:01.040', '1:02:03.004', '')
-    """
-    if ms is None or (isinstance(ms, float) and ms != ms):
-        return ""
-    ms = round(ms)
-    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
-    return f"{sign}{head}:{seconds:02d}.{millis:03d}"
+    """A time as the review shows it (``mm:ss.mmm``; see :func:`workbench.annotations.format_ms`)."""
+    return format_ms(ms, hours=False)
 
 
 def span_text(onset_ms: int, offset_ms: int) -> str:
-    """``"0:06.233"`` for a point, ``"0:06.233–0:07.433"`` for a span."""
-    return clock(onset_ms) if offset_ms == onset_ms else f"{clock(onset_ms)}–{clock(offset_ms)}"
+    """A span as the review shows it (``mm:ss.mmm–mm:ss.mmm``, or one time for a point)."""
+    return format_span(onset_ms, offset_ms, hours=False)
 
 
 #: A Vega expression that writes an axis value in seconds as ``m:ss`` (``h:mm:ss``), with tenths when zoomed in.
@@ -274,7 +260,7 @@ def timeline_datasets(frame: pd.DataFrame, links: pd.DataFrame) -> dict[str, pd.
     -------
     dict of str to DataFrame
         ``bars`` (the frame), ``links`` (answered initiatives) and ``missed``. Every row has
-        ``onset_ms`` (a click on its mark seeks there), ``mark_kind`` and ``time`` (``m:ss.mmm``).
+        ``onset_ms`` (a click on its mark seeks there), ``mark_kind`` and ``time`` (``mm:ss.mmm``).
     """
     bars = frame.copy()
     if "disagree" not in bars:
@@ -851,7 +837,7 @@ def synchrony_rows(table: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         ``onset_ms`` (the window's start: a click seeks there), ``start_s`` and ``until_s`` (the start and
         the next window's start: each cell is one step wide), ``lag``, ``lag_lo``, ``lag_hi`` (half a lag
-        step either side), ``value`` and ``time`` (the window, ``m:ss.mmm–m:ss.mmm``); cells rMEA leaves NA
+        step either side), ``value`` and ``time`` (the window, ``mm:ss.mmm–mm:ss.mmm``); cells rMEA leaves NA
         are left out.
     """
     if not isinstance(table, pd.DataFrame) or table.empty:
