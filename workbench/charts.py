@@ -212,8 +212,16 @@ CROSS = "M-1,-1L1,1M-1,1L1,-1"
 
 #: Dots across the review timeline's overview strip, at most, per lane.
 OVERVIEW_SLOTS = 600
-#: The names of the review timeline's datasets (see :func:`review_timeline`).
-TIMELINE_DATASETS = ("bars", "links", "missed", "moments", "comments")
+#: The review timeline's datasets and the columns of each that its marks and tooltips read (see
+#: :func:`review_timeline`); :func:`timeline_datasets` and :func:`notes_datasets` give these.
+TIMELINE_COLUMNS = {
+    "bars": ["id", "lane", "actor", "coder", "label", "category", "kind", "note", "onset_ms", "offset_ms",
+             "onset_s", "end_s", "disagree", "time", "mark_kind"],
+    "links": ["from_s", "from_lane", "to_s", "to_lane", "outcome", "onset_ms", "time", "mark_kind"],
+    "missed": ["from_s", "from_lane", "onset_ms", "time", "mark_kind"],
+    "moments": ["id", "onset_ms", "onset_s", "end_s", "title", "reason", "time", "mark_kind"],
+    "comments": ["id", "onset_ms", "at_s", "author", "status", "text", "time", "mark_kind"],
+}  # fmt: skip
 
 
 def lane_label_width(lanes: Sequence[str]) -> int:
@@ -259,8 +267,9 @@ def timeline_datasets(frame: pd.DataFrame, links: pd.DataFrame) -> dict[str, pd.
     Returns
     -------
     dict of str to DataFrame
-        ``bars`` (the frame), ``links`` (answered initiatives) and ``missed``. Every row has
-        ``onset_ms`` (a click on its mark seeks there), ``mark_kind`` and ``time`` (``mm:ss.mmm``).
+        ``bars`` (the frame), ``links`` (answered initiatives) and ``missed``, with the columns of
+        :data:`TIMELINE_COLUMNS`. Every row has ``onset_ms`` (a click on its mark seeks there),
+        ``mark_kind`` and ``time`` (``mm:ss.mmm``).
     """
     bars = frame.copy()
     if "disagree" not in bars:
@@ -273,7 +282,8 @@ def timeline_datasets(frame: pd.DataFrame, links: pd.DataFrame) -> dict[str, pd.
     missed = links[links["outcome"] == "missed"].assign(mark_kind="missed")
     for part in (answered, missed):
         part["time"] = [clock(t) for t in part["onset_ms"]]
-    return {"bars": bars, "links": answered, "missed": missed}
+    data = {"bars": bars, "links": answered, "missed": missed}
+    return {name: df[TIMELINE_COLUMNS[name]] for name, df in data.items()}
 
 
 def notes_datasets(moments: pd.DataFrame, comments: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -303,7 +313,7 @@ def notes_datasets(moments: pd.DataFrame, comments: pd.DataFrame) -> dict[str, p
         time=[clock(t) for t in comments["time_ms"]],
         mark_kind="comment",
     )
-    return {"moments": moments, "comments": comments}
+    return {"moments": moments[TIMELINE_COLUMNS["moments"]], "comments": comments[TIMELINE_COLUMNS["comments"]]}
 
 
 def review_timeline(

@@ -53,15 +53,6 @@ class _Undo:
     row: dict[str, Any]
 
 
-#: The columns of each timeline dataset sent to the browser (what the chart's encodings and tooltips read).
-DATASET_COLUMNS = {
-    "bars": ["id", "lane", "actor", "coder", "label", "category", "kind", "note", "onset_ms", "offset_ms",
-             "onset_s", "end_s", "disagree", "time", "mark_kind"],
-    "links": ["from_s", "from_lane", "to_s", "to_lane", "outcome", "onset_ms", "time", "mark_kind"],
-    "missed": ["from_s", "from_lane", "onset_ms", "time", "mark_kind"],
-    "moments": ["id", "onset_ms", "onset_s", "end_s", "title", "reason", "time", "mark_kind"],
-    "comments": ["id", "onset_ms", "at_s", "author", "status", "text", "time", "mark_kind"],
-}  # fmt: skip
 #: A click on a timeline mark seeks from Python only when the video is further than this from the mark's time
 #: (the player has usually seeked already, in the browser).
 PICK_SLACK_MS = 250
@@ -72,7 +63,7 @@ def _swatch(svg: str, text: str, title: str = "") -> str:
     tip = f' title="{html.escape(title)}"' if title else ""
     return (
         f'<span class="wb-key-item"{tip}><svg width="26" height="14" aria-hidden="true">{svg}</svg>'
-        f"{html.escape(text)}</span>"
+        f"{html.escape(text, quote=False)}</span>"
     )
 
 
@@ -336,7 +327,7 @@ class Review(ipw.VBox):
         data = {**timeline_datasets(frame, links), **notes_datasets(*self._notes_frames())}
         lanes = tuple(self.lanes(frame))
         categories = review_categories(frame, self.scheme)
-        datasets = {name: records(df[DATASET_COLUMNS[name]]) for name, df in data.items()}
+        datasets = {name: records(df) for name, df in data.items()}
         with self.timeline.hold_sync():
             self.timeline.datasets = datasets
             if (lanes, categories) != self._shape:
@@ -422,8 +413,9 @@ class Review(ipw.VBox):
     # -- events ------------------------------------------------------------------------
 
     def _say(self, text: str, error: bool = False) -> None:
+        """Show a line under the review (plain text: titles and messages are escaped)."""
         colour = "#a33" if error else "#555"
-        self.status.value = f'<span data-wb="status" style="color:{colour}">{text}</span>'
+        self.status.value = f'<span data-wb="status" style="color:{colour}">{html.escape(text, quote=False)}</span>'
 
     def _on_time(self, change: dict[str, Any]) -> None:
         t = int(change["new"])
@@ -467,7 +459,7 @@ class Review(ipw.VBox):
         data = notes_datasets(*self._notes_frames())
         self.timeline.datasets = {
             **self.timeline.datasets,
-            **{name: records(df[DATASET_COLUMNS[name]]) for name, df in data.items()},
+            **{name: records(df) for name, df in data.items()},
         }
 
     def _guard(self, action: Any, *args: Any) -> None:
