@@ -149,8 +149,8 @@ class Review(ipw.VBox):
         self.player.observe(self._on_time, "current_ms")
 
         # the video with the comments and moments under it, the table beside; one column in a narrow output
-        left = ipw.VBox([self.player, self.notes], layout=ipw.Layout(flex="1 1 380px", min_width="0"))
-        right = ipw.Box([self.table], layout=ipw.Layout(flex="1.4 1 560px", min_width="0"))
+        left = ipw.VBox([self.player, self.notes], layout=ipw.Layout(flex="1 1 340px", min_width="0"))
+        right = ipw.Box([self.table], layout=ipw.Layout(flex="1.4 1 480px", min_width="0"))
         top = ipw.HBox([left, right], layout=ipw.Layout(width="100%", flex_flow="row wrap"))
         super().__init__([top, self.status, self.timeline, self.key, self.agreement, self.legend])
         self.add_class("wb-review")
