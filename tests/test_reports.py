@@ -66,7 +66,7 @@ KINDS: dict[str, tuple[dict[str, Any], list[str], int]] = {
         2,
     ),
     "research": (
-        {"params": {"lower_is_better": ["PSI-SF"]}},
+        {},
         ["The cases", "Outcomes before and after", "Attunement contingencies, pre vs post", "Goals", "Method"],
         3,
     ),
@@ -146,6 +146,31 @@ def test_kind_and_format_arguments_are_checked(report_demo: Path) -> None:
         normalise_kind("summary")
     with pytest.raises(ValueError, match="'to' parameter"):
         build(report_demo, "verp", case="Birch", to="docx")
+
+
+def test_report_parameters_of_the_wrong_name_or_shape_are_refused(report_demo: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`--param lower_is_better=PSI-SF` (a bare string, not a list) used to pass and be read letter by letter."""
+    from workbench.cli import main
+
+    code = main(["report", str(report_demo), "--kind", "research", "--param", "lower_is_better=PSI-SF",
+                 "--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "'lower_is_better' parameter of the research report: expected a list" in err
+    assert "but got the string 'PSI-SF'" in err and len(err.splitlines()) == 1
+    code = main(["report", str(report_demo), "--kind", "research", "--param", "lower_is_beter=[]"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Did you mean 'lower_is_better'?" in err and "Allowed parameters are coder, " in err
+    with pytest.raises(ValueError, match="through its own argument, case"):
+        build(report_demo, "research", params={"case": "Aster"})
+    with pytest.raises(ValueError, match=r"'window_ms' parameter .* expected a number, but got the string 'soon'"):
+        build(report_demo, "research", params={"window_ms": "soon"})
+    # the right shape, but not an instrument of the measures: refused in the notebook, with what exists
+    with pytest.raises(ValueError, match=r"expected instruments among the measures \(.*PSI-SF.*\), but got 'PSI'"):
+        build(report_demo, "research", out_dir=tmp_path, params={"lower_is_better": ["PSI"]})
+    with pytest.raises(ValueError, match=r"'reliability' parameter: expected a reliability r in \[0, 1\)"):
+        build(report_demo, "research", out_dir=tmp_path, params={"reliability": {"psi-sf": 1.5}})
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_case_or_session_fails_fast_with_what_exists(report_demo: Path, capsys: pytest.CaptureFixture[str]
@@ -254,7 +279,14 @@ def test_research_outcomes_match_the_demo_cases(built: dict[str, ReportResult]) 
     effects = {r["instrument"].split(" (")[0]: r for r in _table(soup, "Paired change across cases")}
     changes = np.array([c.psi_post - c.psi_pre for c in DEMO_CASES])
     assert float(effects["PSI-SF"]["mean change"]) == pytest.approx(changes.mean(), abs=1e-3)
-    assert float(effects["PSI-SF"]["d_z"]) == pytest.approx(changes.mean() / changes.std(ddof=1), abs=1e-3)
+    d_z = float(effects["PSI-SF"]["d_z (95% CI)"].split(" (")[0])
+    assert d_z == pytest.approx(changes.mean() / changes.std(ddof=1), abs=5e-3)
+    # parenting stress fell: lower is better on the PSI-SF (its manual), so that is an improvement
+    assert effects["PSI-SF"]["favours"] == "improvement"
+    assert {r["better"] for r in psi.values()} == {"lower is better"}
+    assert {r["the change is"] for r in psi.values()} == {"an improvement"}
+    directions = {r["instrument"].split(" (")[0]: r for r in _table(soup, "Which way is better")}
+    assert directions["PSI-SF"]["better"] == "lower is better" and "Abidin" in directions["PSI-SF"]["source"]
     cont = _table(soup, "Contingencies per case and phase")
     pre = [r for r in cont if r["phase"] == "pre" and r["initiator → partner"] == "child → parent"]
     assert len(pre) == 3 and all((r["missed"], r["received"], r["discordant"]) == ("1", "1", "1") for r in pre)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import hashlib
 import json
 import logging
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
     from workbench.report.pdf import PdfPrinter
     from workbench.store import Project
 
-__all__ = ["FORMATS", "KINDS", "ReportResult", "build", "normalise_kind", "template_path"]
+__all__ = ["FORMATS", "KINDS", "OWN_PARAMETERS", "ReportResult", "build", "check_parameters", "normalise_kind",
+           "template_parameters", "template_path"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,72 @@ def normalise_kind(kind: str) -> str:
         raise ValueError(f"Invalid value for the 'kind' parameter. Allowed values are {allowed}, but got {kind!r} "
                          "instead.")
     return k
+
+
+#: Parameters that :func:`build` sets from its own arguments (not through ``params``).
+OWN_PARAMETERS: dict[str, str] = {"project": "the project argument", "case": "case (--case)",
+                                  "session": "session (--session)", "blur_faces": "blur_faces (--blur-faces)",
+                                  "author": "author (--author)", "generated_at": "generated_at (--generated-at)"}
+
+
+def template_parameters(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The parameters a report template declares: name -> default, from its cell tagged ``parameters``.
+
+    Only plain assignments of literals count (``window_ms = 3000``, ``lower_is_better = []``).
+    """
+    import ast
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            found: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    try:
+                        found[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+            return found
+    return {}
+
+
+def _type_name(value: Any) -> str:
+    return {list: "a list", dict: "a mapping", bool: "true or false", int: "a number", float: "a number",
+            str: "text"}.get(type(value), type(value).__name__)
+
+
+def check_parameters(kind: str, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    """Refuse a parameter the report template does not have, or one of another shape than its default.
+
+    A list or mapping default wants a list or mapping (on the command line: JSON, ``--param
+    'lower_is_better=["PSI-SF"]'``), a true/false default a boolean, a number a number; a text default
+    takes text or a number.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and what was expected (for an unknown name: the allowed names).
+    """
+    allowed = sorted(k for k in defaults if k not in OWN_PARAMETERS)
+    for name, value in params.items():
+        if name in OWN_PARAMETERS:
+            raise ValueError(f"Expected {name!r} through its own argument, {OWN_PARAMETERS[name]}, not as a parameter.")
+        if name not in defaults:
+            near = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"Invalid parameter {name!r} for the {kind} report.{hint} Allowed parameters are "
+                             f"{', '.join(allowed)}.")
+        default = defaults[name]
+        if isinstance(default, bool | list | dict):
+            ok = isinstance(value, type(default)) or (isinstance(default, list) and isinstance(value, tuple))
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, str | int | float) and not isinstance(value, bool)
+        if not ok:
+            hint = f" (on the command line, JSON: --param '{name}=[\"...\"]')" if isinstance(default, list) else ""
+            got = f"the string {value!r}" if isinstance(value, str) else f"{_type_name(value)} ({value!r})"
+            raise ValueError(f"Invalid value for the '{name}' parameter of the {kind} report: expected "
+                             f"{_type_name(default)}{hint}, but got {got}.")
 
 
 def _formats(to: str | Sequence[str]) -> tuple[str, ...]:
@@ -326,6 +394,8 @@ def build(
         else:  # the case's own folder, which a purge of the case empties
             out = store.case_folder(case, "reports")
         nb = nbformat.read(str(Path(template) if template else template_path(kind)), as_version=4)
+        extra = {str(k): _jsonable(v) for k, v in (params or {}).items()}
+        check_parameters(kind, extra, template_parameters(nb))
         parameters: dict[str, Any] = {
             "project": location,
             "case": "" if case is None else str(case),
@@ -334,7 +404,7 @@ def build(
             "author": author or "",
             "generated_at": when.isoformat(),
         }
-        parameters.update({str(k): _jsonable(v) for k, v in (params or {}).items()})
+        parameters.update(extra)
         from papermill.parameterize import parameterize_notebook
 
         for cell in nb.cells:  # papermill expects every cell to have tags

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +31,7 @@ import pandas as pd
 
 from workbench.analysis.contingency import OUTCOMES, contingencies, contingency_summary
 from workbench.annotations import AnnotationTable
+from workbench.charts import better_phrase
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.model import Case, Comment, Moment, Recording, Session, SessionKind, Still
 from workbench.report import figures
@@ -108,6 +111,73 @@ def resolve_session(project: Project, case: Case, session: Session | int | str) 
 
 def _frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(columns))
+
+
+def _instrument_names(name: str, value: Any, instruments: Sequence[str]) -> tuple[str, ...]:
+    """A report parameter that lists instruments: a list of names, each among ``instruments`` (any case).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and what was expected (a bare string is refused: it is not a list).
+    """
+    from workbench.instruments import normalise_name
+
+    example = f'{name}=\'["{instruments[0] if instruments else "PSI-SF"}"]\''
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+        got = f"the string {value!r}" if isinstance(value, str) else repr(value)
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected a list of instrument names (on the "
+                         f"command line, JSON: --param {example}), but got {got}.")
+    by_key = {normalise_name(i): i for i in instruments}
+    unknown = [v for v in value if normalise_name(v) not in by_key]
+    if unknown:
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected instruments among the measures "
+                         f"({', '.join(instruments) or 'none'}), but got {', '.join(map(repr, unknown))}.")
+    return tuple(dict.fromkeys(by_key[normalise_name(v)] for v in value))
+
+
+def _instrument_numbers(name: str, value: Any, instruments: Sequence[str], what: str,
+                        ok: Any) -> dict[str, float]:
+    """A report parameter that maps instruments to numbers (``{"PSI-SF": 0.84}``), each checked with ``ok``."""
+    from workbench.instruments import normalise_name
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected a mapping of instrument to number (on "
+                         f"the command line, JSON: --param '{name}={{\"PSI-SF\": ...}}'), but got {value!r}.")
+    by_key = {normalise_name(i): i for i in instruments}
+    out: dict[str, float] = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or normalise_name(key) not in by_key:
+            raise ValueError(f"Invalid value for the '{name}' parameter: expected instruments among the measures "
+                             f"({', '.join(instruments) or 'none'}), but got {key!r}.")
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number) \
+                or not ok(number):
+            raise ValueError(f"Invalid value for the '{name}' parameter: expected {what} for {key!r}, but got "
+                             f"{number!r}.")
+        out[by_key[normalise_name(key)]] = float(number)
+    return out
+
+
+def _change_word(improvement: float, better: str) -> str:
+    """What a change is on an instrument: an improvement, a deterioration, no change or direction unknown."""
+    if better not in ("higher", "lower"):
+        return "direction unknown"
+    if improvement is None or (isinstance(improvement, float) and math.isnan(improvement)):
+        return "incomplete"
+    return "an improvement" if improvement > 0 else "a deterioration" if improvement < 0 else "no change"
+
+
+def _with_ci(value: float, low: float, high: float) -> str | None:
+    """``"-1.91 (-3.94 to 0.17)"``; the value alone without an interval; None without a value."""
+    if value is None or math.isnan(value):
+        return None
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{value:.2f}"
+    return f"{value:.2f} ({low:.2f} to {high:.2f})"
 
 
 # -- the base ------------------------------------------------------------------------------------------
@@ -814,10 +884,23 @@ class Research(ReportData):
         Whose coding the contingencies use (default: the coder with the most annotations).
     pre, post : str
         The measure time points to compare.
-    lower_is_better : sequence of str
-        Instruments on which a decrease is an improvement (e.g. a stress index).
+    lower_is_better, higher_is_better : list of str, optional
+        Instruments on which a decrease (an increase) is an improvement. Which way is better
+        comes from each instrument's data (:mod:`workbench.instruments`); these declare it for
+        an instrument it does not know, or override it (research use). Each must name an
+        instrument among the measures.
+    reliability, normative_sd : dict, optional
+        Test-retest reliability (0 <= r < 1) and normative SD (> 0) per instrument, from its
+        manual, for the reliable change index (Jacobson & Truax, 1991).
     window_ms : int
         Answer window for the contingencies.
+
+    Raises
+    ------
+    ValueError
+        For a parameter of the wrong shape (a bare string where a list is expected, a value out
+        of range) or naming an instrument that is not among the measures; the message names the
+        parameter and what was expected.
     """
 
     kind = "research"
@@ -831,6 +914,9 @@ class Research(ReportData):
         pre: str = "pre",
         post: str = "post",
         lower_is_better: Sequence[str] = (),
+        higher_is_better: Sequence[str] = (),
+        reliability: Mapping[str, float] | None = None,
+        normative_sd: Mapping[str, float] | None = None,
         window_ms: int = 3000,
         **kwargs: Any,
     ) -> None:
@@ -841,7 +927,17 @@ class Research(ReportData):
         if not self.cases:
             raise NotFoundError("Expected cases to compare, but the project has none.")
         self.pre, self.post = pre, post
-        self.lower_is_better = tuple(lower_is_better)
+        instruments = sorted(set(self.measures()["instrument"]))
+        self.lower_is_better = _instrument_names("lower_is_better", lower_is_better, instruments)
+        self.higher_is_better = _instrument_names("higher_is_better", higher_is_better, instruments)
+        both = set(self.lower_is_better) & set(self.higher_is_better)
+        if both:
+            raise ValueError(f"Expected an instrument in 'lower_is_better' or in 'higher_is_better', not in both, but "
+                             f"got {', '.join(map(repr, sorted(both)))} in both.")
+        self.reliability = _instrument_numbers("reliability", reliability, instruments, "a reliability r in [0, 1)",
+                                               lambda r: 0 <= r < 1)
+        self.normative_sd = _instrument_numbers("normative_sd", normative_sd, instruments, "a positive SD",
+                                                lambda sd: sd > 0)
         self.window_ms = int(window_ms)
         counts: dict[str, int] = {}
         for c in self.cases:
@@ -870,45 +966,97 @@ class Research(ReportData):
         m = m[m["case"].isin([c.pseudonym for c in self.cases])]
         return m.drop(columns=["id", "case_id"]).reset_index(drop=True)
 
-    def outcomes(self) -> pd.DataFrame:
-        """Pre and post per case and instrument, with change (and reliable change when known)."""
-        m = self.measures()
-        try:
-            from workbench.analysis.outcomes import pre_post
-        except ImportError:  # pragma: no cover - the outcomes module ships with the workbench
-            pre_post = None
-        if pre_post is not None:
-            import warnings
+    def _outcome_options(self) -> dict[str, Any]:
+        return {"pre": self.pre, "post": self.post, "lower_is_better": self.lower_is_better,
+                "higher_is_better": self.higher_is_better}
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # no reliabilities given: no RCI, said in the report
-                pp = pre_post(m, pre=self.pre, post=self.post, lower_is_better=self.lower_is_better)
-            cols = ["case", "instrument", "scale", "pre", "post", "change", "better"]
-            return pp[[c for c in cols if c in pp]].rename(columns={"pre": self.pre, "post": self.post})
-        wide = m.pivot_table(index=["case", "instrument", "scale"], columns="time_point", values="value",
-                             aggfunc="first").reset_index()
-        wide["change"] = wide.get(self.post) - wide.get(self.pre)
-        return wide[["case", "instrument", "scale", self.pre, self.post, "change"]]
+    @cached_property
+    def _pre_post(self) -> pd.DataFrame:
+        from workbench.analysis.outcomes import pre_post
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what is not known (direction, reliability) is said in the report
+            return pre_post(self.measures(), reliability=self.reliability or None, sd_pre=self.normative_sd or None,
+                            **self._outcome_options())
+
+    def outcomes(self) -> pd.DataFrame:
+        """Pre and post per case and instrument: change, which way is better and what the change is.
+
+        With a reliability for an instrument (:attr:`reliability` or the instrument's data), its
+        reliable change index (Jacobson & Truax, 1991) and verdict too.
+        """
+        pp = self._pre_post
+        out = pd.DataFrame({
+            "case": pp["case"], "instrument": pp["instrument"], "scale": pp["scale"],
+            self.pre: pp["pre"], self.post: pp["post"], "change": pp["change"],
+            "better": [better_phrase(b) for b in pp["better"]],
+            "the change is": [_change_word(i, b) for i, b in zip(pp["improvement"], pp["better"], strict=True)],
+        })
+        if pp["reliability"].notna().any():
+            out["RCI"] = pp["rci"]
+            out["reliable change"] = pp["direction"].astype(str)
+        return out
 
     def effect_sizes(self) -> pd.DataFrame:
-        """Per instrument across cases: n, mean pre and post, mean change, d_z (with CI) and p."""
-        m = self.measures()
+        """Per instrument across cases: n, mean pre and post, mean change, d_z with its CI, g_z, p, favours."""
         from workbench.analysis.outcomes import effect_sizes
 
-        es = effect_sizes(m, pre=self.pre, post=self.post, lower_is_better=self.lower_is_better)
-        out = pd.DataFrame({
-            "instrument": es["instrument"] + " (" + es["scale"].astype(str) + ")",
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown direction is said in the report
+            es = effect_sizes(self.measures(), **self._outcome_options())
+        return pd.DataFrame({
+            "instrument": es["instrument"] + [f" ({s})" if s else "" for s in es["scale"]],
             "n": es["n"],
             f"mean {self.pre}": es["mean_pre"],
             f"mean {self.post}": es["mean_post"],
             "mean change": es["mean_change"],
-            "d_z": es["d_z"],
-            "d_z 95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(es["d_z_ci_low"], es["d_z_ci_high"], strict=True)],
+            "d_z (95% CI)": [_with_ci(d, lo, hi) for d, lo, hi in zip(es["d_z"], es["d_z_ci_low"], es["d_z_ci_high"],
+                                                                        strict=True)],
             "g_z": es["g_z"],
             "p": es["p"],
             "favours": es["favours"],
         })
-        return out
+
+    def directions(self) -> pd.DataFrame:
+        """Which way is better on each instrument of the measures, and where that comes from."""
+        from workbench.instruments import default_instruments
+
+        known = default_instruments()
+        rows = []
+        for (instrument, scale), g in self._pre_post.groupby(["instrument", "scale"], sort=True):
+            better, source = g["better"].iloc[0], g["better_source"].iloc[0]
+            found = known.find(instrument)
+            if source == "given":
+                basis = "declared in this report's parameters"
+            elif source == "instrument" and found is not None:
+                basis = f"{found.title}: {found.source}"
+            else:
+                basis = ("not known: this instrument (or scale) is not among the workbench's instruments; name it in "
+                         "the report's 'lower_is_better' or 'higher_is_better' parameter to declare it")
+            rows.append({"instrument": instrument + (f" ({scale})" if scale else ""), "better": better_phrase(better),
+                         "source": basis})
+        return _frame(rows, ["instrument", "better", "source"])
+
+    def unknown_directions(self) -> list[str]:
+        """The instruments (with scale) whose better direction is not known."""
+        pp = self._pre_post
+        unknown = pp[pp["better"] == "unknown"]
+        return sorted({i + (f" ({s})" if s else "") for i, s in zip(unknown["instrument"], unknown["scale"],
+                                                                    strict=True)})
+
+    def rci_note(self) -> str:
+        """How reliable change was (or could not be) assessed, in one paragraph."""
+        pp = self._pre_post
+        have = sorted(set(pp.loc[pp["reliability"].notna(), "instrument"]))
+        lacking = sorted(set(pp.loc[pp["reliability"].isna(), "instrument"]))
+        parts = []
+        if have:
+            parts.append(f"Reliable change (Jacobson & Truax, 1991) for {', '.join(have)}, with the test-retest "
+                         "reliabilities given.")
+        if lacking:
+            parts.append(f"No reliable change index for {', '.join(lacking)}: it needs the instrument's test-retest "
+                         "reliability from its manual (the report's 'reliability' parameter).")
+        return " ".join(parts)
 
     def outcome_chart(self) -> alt.FacetChart:
         """Each case's scores before and after, per instrument."""
