@@ -150,6 +150,33 @@ def test_export_import_round_trip(demo_project, tmp_path: Path) -> None:
     assert got[cols].values.tolist() == expected[cols].values.tolist()
 
 
+def test_init_says_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "new project"
+    assert main(["init", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"Created project {folder}" in out and "Next: add a case and register a film" in out
+    # the Python it shows runs as printed, from the project's own path
+    code = "\n".join(line[4:] for line in out.splitlines() if line.startswith("    "))
+    assert f'workbench.open_project("{folder}")' in code and "add_recording" in code
+    assert f"workbench info {folder}" in out and f"workbench lab {folder}" in out
+
+
+def test_info_lists_every_session_with_its_recordings(demo_project) -> None:
+    import workbench
+
+    folder, _ = demo_project
+    result = _run("info", str(folder))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    with workbench.open_project(folder) as project:
+        for session in project.sessions():
+            line = next(i for i, text in enumerate(lines) if text.startswith(f"  session {session.id} "))
+            for part in (session.kind.value, session.date.isoformat(), f"cycle {session.cycle}", repr(session.label)):
+                assert part in lines[line], (part, lines[line])
+            for k, rec in enumerate(project.recordings(session=session), start=1):  # its recordings, just below
+                assert lines[line + k].startswith(f"    recording {rec.id} {rec.label!r}: ")
+
+
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = _run("info", str(missing))

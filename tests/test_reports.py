@@ -54,8 +54,8 @@ KINDS: dict[str, tuple[dict[str, Any], list[str], int]] = {
         ["The recording", "Moments", "Timeline", "Attunement contingencies", "About this analysis"],
         2,
     ),
-    "supervision": (
-        {"case": "Aster", "session": "4", "params": {"duration_min": 75}, "blur_faces": True},
+    "supervision": (  # no session: the case's only supervision session
+        {"case": "Aster", "params": {"duration_min": 75}, "blur_faces": True},
         ["The supervision", "Agreement between the two micro-analyses", "Where the codings differ",
          "The two micro-analyses side by side", "The supervisor's comments", "Agreed learning goals", "Sign-off"],
         4,
@@ -171,6 +171,30 @@ def test_report_parameters_of_the_wrong_name_or_shape_are_refused(report_demo: P
     with pytest.raises(ValueError, match=r"'reliability' parameter: expected a reliability r in \[0, 1\)"):
         build(report_demo, "research", out_dir=tmp_path, params={"reliability": {"psi-sf": 1.5}})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_supervision_report_without_a_session_takes_the_only_one(built: dict[str, ReportResult],
+                                                                   report_demo: Path, tmp_path: Path) -> None:
+    import workbench
+
+    with workbench.open_project(report_demo) as project:
+        only = [s for s in project.sessions("Aster") if s.kind.value == "supervision"]
+    assert len(only) == 1
+    result = built["supervision"]
+    assert json.loads(result.sidecar.read_text())["session"] == only[0].id
+    assert result.html.name == f"supervision-Aster-s{only[0].id}.html"
+    # with two, it asks which, listing them (id, label, date) before any kernel starts
+    copy = tmp_path / "two-supervisions"
+    shutil.copytree(report_demo, copy)
+    with workbench.open_project(copy) as project:
+        second = project.add_session("Aster", "supervision", "2026-06-01", cycle=3)
+    with pytest.raises(ValueError) as info:
+        build(copy, "supervision", case="Aster", out_dir=tmp_path / "out")
+    message = str(info.value)
+    assert "case 'Aster' has 2 supervision sessions" in message
+    assert f"{only[0].id} {only[0].label!r} ({only[0].date.isoformat()})" in message
+    assert f"{second.id} 'supervision 2026-06-01' (2026-06-01)" in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_case_or_session_fails_fast_with_what_exists(report_demo: Path, capsys: pytest.CaptureFixture[str]

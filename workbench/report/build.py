@@ -386,7 +386,7 @@ def build(
     try:
         if out_dir is None and folder is None:
             raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
-        _check_target(store, kind, case, session)
+        session = _check_target(store, kind, case, session)
         if out_dir is not None:
             out = Path(out_dir)
         elif kind == "research":  # several cases: the project's reports folder
@@ -486,14 +486,17 @@ def build(
             opened.close()
 
 
-def _check_target(store: Project, kind: str, case: Any, session: Any) -> None:
-    """Fail fast (before a kernel starts) on an unknown case or session."""
-    from workbench.report.data import resolve_case, resolve_session
+def _check_target(store: Project, kind: str, case: Any, session: Any) -> Any:
+    """Fail fast (before a kernel starts) on an unknown case or session; the session to report on.
+
+    A supervision report without a session gets the case's only supervision session (its id).
+    """
+    from workbench.report.data import default_session, resolve_case, resolve_session
 
     if kind == "research":
         for c in [x.strip() for x in str(case or "").split(",") if x.strip()]:
             resolve_case(store, c)
-        return
+        return session
     if case in (None, ""):
         listing = ", ".join(c.pseudonym for c in store.cases()) or "none"
         raise ValueError(f"Expected a case for the {kind} report (--case), but got none. Cases: {listing}.")
@@ -501,9 +504,8 @@ def _check_target(store: Project, kind: str, case: Any, session: Any) -> None:
     if session not in (None, ""):
         resolve_session(store, found, session)
     elif kind == "supervision":
-        raise ValueError(f"Expected a session for the supervision report (--session), but got none. Sessions of "
-                         f"{found.pseudonym!r}: " + "; ".join(f"{s.id} ({s.kind.value}, {s.label!r})"
-                                                              for s in store.sessions(found)) + ".")
+        return default_session(store, found).id
+    return session
 
 
 def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -> str:

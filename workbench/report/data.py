@@ -49,6 +49,7 @@ __all__ = [
     "Research",
     "Supervision",
     "Verp",
+    "default_session",
     "resolve_case",
     "resolve_session",
 ]
@@ -107,6 +108,26 @@ def resolve_session(project: Project, case: Case, session: Session | int | str) 
             f"Its sessions: {_sessions_listing(sessions)}."
         )
     return found[0]
+
+
+def default_session(project: Project, case: Case, kind: SessionKind = SessionKind.SUPERVISION) -> Session:
+    """The case's only session of ``kind``, for a report that needs one and was given none.
+
+    Raises
+    ------
+    ValueError
+        If the case has none or several (the message lists them: id, label, date).
+    """
+    sessions = project.sessions(case)
+    found = [s for s in sessions if s.kind == kind]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listing = "; ".join(f"{s.id} {s.label!r} ({s.date.isoformat()})" for s in found)
+        raise ValueError(f"Expected a session for the {kind.value} report (--session: an id, label or date), but case "
+                         f"{case.pseudonym!r} has {len(found)} {kind.value} sessions: {listing}.")
+    raise ValueError(f"Expected a session for the {kind.value} report (--session: an id, label or date), but case "
+                     f"{case.pseudonym!r} has no {kind.value} session. Its sessions: {_sessions_listing(sessions)}.")
 
 
 def _frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
@@ -586,10 +607,10 @@ class Supervision(ReportData):
     ----------
     project, case
         See :class:`ReportData`.
-    session : Session, int or str
-        The supervision session (or the filming session whose recordings were reviewed). A
-        supervision session without recordings reviews the recordings of the case's filming
-        sessions of the same cycle.
+    session : Session, int or str, optional
+        The supervision session (or the filming session whose recordings were reviewed); by
+        default the case's only supervision session. A supervision session without recordings
+        reviews the recordings of the case's filming sessions of the same cycle.
     trainee, supervisor : str
         The coders to compare.
     duration_min : int, optional
@@ -607,7 +628,7 @@ class Supervision(ReportData):
         project: Project,
         case: Case | int | str,
         *,
-        session: Session | int | str,
+        session: Session | int | str | None = None,
         trainee: str = "trainee",
         supervisor: str = "supervisor",
         duration_min: float | None = None,
@@ -620,11 +641,8 @@ class Supervision(ReportData):
         super().__init__(project, case, **kwargs)
         if self.case is None:
             raise ValueError("Expected a case for the supervision report, but got none.")
-        if session in (None, ""):
-            sessions = project.sessions(self.case)
-            raise ValueError(f"Expected a session for the supervision report, but got none. Sessions of case "
-                             f"{self.pseudonym!r}: {_sessions_listing(sessions)}.")
-        self.session = resolve_session(project, self.case, session)
+        self.session = (default_session(project, self.case) if session in (None, "")
+                        else resolve_session(project, self.case, session))
         self.trainee, self.supervisor = trainee, supervisor
         self.duration_min = None if duration_min in (None, "") else float(duration_min)  # type: ignore[arg-type]
         self.unit_ms, self.tolerance_ms, self.window_ms = int(unit_ms), int(tolerance_ms), int(window_ms)
