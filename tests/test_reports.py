@@ -1,10 +1,10 @@
 """Reports end to end on the demo project: every kind as HTML and PDF, offline, de-identified, reproducible;
 accreditation packs; face blurring.
 
-Expected numbers come from outside the report code: the demo's interaction script (the *pre* film
-has exactly one missed, one received-only and one discordant child initiative, see
-:func:`workbench.demo.interaction_script`), the demo's made-up cases (:data:`workbench.demo.DEMO_CASES`:
-real names, outcome scores), the analysis functions the reports display, poppler's ``pdfinfo`` /
+Expected numbers come from outside the report code: the demo's made-up cases (:data:`workbench.demo.DEMO_CASES`:
+real names, outcome scores, and how many of each child's initiatives each film was written to have
+answered, only received, overridden or missed, see :func:`workbench.demo.interaction_script`), the
+analysis functions the reports display, poppler's ``pdfinfo`` /
 ``pdftotext`` / ``pdfimages`` / ``pdftoppm``, and OpenCV 4.14's own ``CascadeClassifier`` result on
 matplotlib's ``grace_hopper.jpg`` (measured once outside this suite: frontal face at
 ``(149, 100, 231, 231)``; the cascade is no longer in OpenCV 5).
@@ -280,14 +280,16 @@ def test_supervision_numbers_are_those_of_the_analysis(built: dict[str, ReportRe
     row = _table(soup, "Agreement per recording")[0]
     assert row["time-unit kappa"] == f"{rep.kappa:.2f}" and row["event kappa"] == f"{rep.event_kappa:.2f}"
     assert int(row["events (trainee)"]) == n_trainee
-    # the supervisor's coding follows the script: one missed, one received-only, one discordant child initiative
+    # the supervisor's coding follows the script: the initiatives Aster's pre film was written to have
     side = _table(soup, "Attunement contingencies by coder")
     sup = next(r for r in side if r["coder"] == "supervisor" and r["initiator → partner"] == "child → parent")
-    assert (sup["missed"], sup["received"], sup["discordant"]) == ("1", "1", "1")
-    # comments in time order, with status
+    assert tuple(int(sup[k]) for k in ("attuned", "received", "discordant", "missed")) == DEMO_CASES[0].pre.child
+    # comments in time order, with status: agreeing at the moment, questions where the parent missed or overrode
     comments = _table(soup, "Comments")
     assert [c["time"] for c in comments] == sorted(c["time"] for c in comments)
-    assert [c["status"] for c in comments] == ["agree", "discuss"]
+    statuses = [c["status"] for c in comments]
+    assert statuses.count("agree") == 1 and statuses.count("discuss") == DEMO_CASES[0].pre.child[3]
+    assert statuses.count("revise") == DEMO_CASES[0].pre.child[2]
     assert soup.select_one("section.wb-signoff") is not None
     assert "Faces in stills are blurred" in soup.select_one(".wb-cover-privacy").get_text()
     assert built["supervision"].info["faces_blurred"] is True
@@ -298,10 +300,11 @@ def test_research_outcomes_match_the_demo_cases(built: dict[str, ReportResult]) 
     rows = _table(soup, "Scores pre and post")
     psi = {r["case"]: r for r in rows if r["instrument"] == "PSI-SF"}
     for c in DEMO_CASES:
-        assert float(psi[c.pseudonym]["pre"]) == c.psi_pre and float(psi[c.pseudonym]["post"]) == c.psi_post
-        assert float(psi[c.pseudonym]["change"]) == c.psi_post - c.psi_pre
+        score = c.score("PSI-SF")
+        assert float(psi[c.pseudonym]["pre"]) == score.pre and float(psi[c.pseudonym]["post"]) == score.post
+        assert float(psi[c.pseudonym]["change"]) == score.post - score.pre
     effects = {r["instrument"].split(" (")[0]: r for r in _table(soup, "Paired change across cases")}
-    changes = np.array([c.psi_post - c.psi_pre for c in DEMO_CASES])
+    changes = np.array([c.score("PSI-SF").post - c.score("PSI-SF").pre for c in DEMO_CASES])
     assert float(effects["PSI-SF"]["mean change"]) == pytest.approx(changes.mean(), abs=1e-3)
     d_z = float(effects["PSI-SF"]["d_z (95% CI)"].split(" (")[0])
     assert d_z == pytest.approx(changes.mean() / changes.std(ddof=1), abs=5e-3)
@@ -312,8 +315,11 @@ def test_research_outcomes_match_the_demo_cases(built: dict[str, ReportResult]) 
     directions = {r["instrument"].split(" (")[0]: r for r in _table(soup, "Which way is better")}
     assert directions["PSI-SF"]["better"] == "lower is better" and "Abidin" in directions["PSI-SF"]["source"]
     cont = _table(soup, "Contingencies per case and phase")
-    pre = [r for r in cont if r["phase"] == "pre" and r["initiator → partner"] == "child → parent"]
-    assert len(pre) == 3 and all((r["missed"], r["received"], r["discordant"]) == ("1", "1", "1") for r in pre)
+    for c in DEMO_CASES:
+        for phase, profile in (("pre", c.pre), ("post", c.post)):
+            row = next(r for r in cont if (r["case"], r["phase"], r["initiator → partner"])
+                       == (c.pseudonym, phase, "child → parent"))
+            assert tuple(int(row[k]) for k in ("attuned", "received", "discordant", "missed")) == profile.child
 
 
 # -- privacy -------------------------------------------------------------------------------------------
