@@ -396,6 +396,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise WorkbenchError(str(exc)) from exc
     for fmt, path in result.files.items():
         _out(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
+    for what in result.info.get("missing", []):
+        _out(f"Missing from the report: {what}.")
     _out(f"Built the {result.kind} report in {result.seconds.get('total', 0):.1f} s.")
     return 0
 

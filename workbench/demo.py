@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -422,8 +422,9 @@ def trainee_coding(acts: Sequence[Act], style: Coding, rng: np.random.Generator)
     return AnnotationTable(rows)
 
 
-#: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster.
-DEMO_REPORT: dict[str, str] = {"case": "Aster", "session": "supervision of SRS 1", "name": "supervision-Aster-demo"}
+#: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster (75 minutes).
+DEMO_REPORT: dict[str, Any] = {"case": "Aster", "session": "supervision of SRS 1", "name": "supervision-Aster-demo",
+                               "params": {"duration_min": 75}}
 
 
 def build_demo(folder: str | Path, *, seed: int = 7) -> Project:

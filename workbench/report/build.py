@@ -175,7 +175,8 @@ class ReportResult:
     sidecar : Path
         The ``.json`` description beside the files (kind, case, checksums, generation time).
     info : dict
-        The cover: project, case, kind, date, author, scheme, generated_at, faces_blurred.
+        The cover: project, case, kind, date, author, scheme, generated_at, faces_blurred, and
+        ``missing``: what the report leaves out or marks as not recorded for want of a value.
     seconds : dict
         Time spent: ``execute``, ``html``, ``pdf`` (export and print), ``total``.
     """
@@ -472,6 +473,7 @@ def build(
             "author": info.get("author", ""),
             "scheme": info.get("scheme", ""),
             "faces_blurred": bool(info.get("faces_blurred", blur_faces)),
+            "missing": list(info.get("missing", [])),
             "parameters": {k: v for k, v in parameters.items() if k not in ("project", "generated_at")},
             "workbench_version": __version__,
             "generated_at": when.isoformat(),

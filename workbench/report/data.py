@@ -184,12 +184,12 @@ def _instrument_numbers(name: str, value: Any, instruments: Sequence[str], what:
 
 
 def _change_word(improvement: float, better: str) -> str:
-    """What a change is on an instrument: an improvement, a deterioration, no change or direction unknown."""
+    """What a change is on an instrument: improvement, deterioration, no change or direction unknown."""
     if better not in ("higher", "lower"):
         return "direction unknown"
     if improvement is None or (isinstance(improvement, float) and math.isnan(improvement)):
         return "incomplete"
-    return "an improvement" if improvement > 0 else "a deterioration" if improvement < 0 else "no change"
+    return "improvement" if improvement > 0 else "deterioration" if improvement < 0 else "no change"
 
 
 def _with_ci(value: float, low: float, high: float) -> str | None:
@@ -269,8 +269,17 @@ class ReportData:
         """Who is named as author when none is given."""
         return ""
 
+    def missing(self) -> list[str]:
+        """What the report leaves out (or marks as not recorded) for want of a value, and how to give it.
+
+        Nothing here appears in the report as a placeholder to fill in: it is left out or said plainly.
+        ``workbench report`` prints these for whoever builds the report.
+        """
+        return []
+
     def cover_info(self, **extra: Any) -> dict[str, Any]:
-        """The cover page: project, case pseudonym, kind, date, author, scheme and generation time."""
+        """The cover page: project, case pseudonym, kind, date, author, scheme and generation time (and, not
+        shown, what is :meth:`missing`)."""
         info: dict[str, Any] = {
             "title": f"{KIND_LABELS[self.kind]}" + (f" — {self.pseudonym}" if self.pseudonym else ""),
             "project": self.project_title,
@@ -282,6 +291,7 @@ class ReportData:
             "scheme": f"{self.scheme.id} v{self.scheme.version}",
             "generated_at": self.generated_at,
             "faces_blurred": self.blur_faces,
+            "missing": self.missing(),
         }
         info.update(extra)
         return info
@@ -434,7 +444,9 @@ class ReportData:
         out["% attuned"] = 100 * summary["p_attuned"]
         out["attuned / min"] = summary["attuned_per_min"]
         out["median reception latency (ms)"] = summary["reception_latency_median_ms"]
-        return out.rename(columns={"who": "initiator → partner"})
+        out = out.rename(columns={"who": "initiator → partner"})
+        out.attrs["digits"] = {"% attuned": 0, "attuned / min": 1, "median reception latency (ms)": 0}
+        return out
 
 
 # -- micro-analysis ------------------------------------------------------------------------------------
@@ -614,7 +626,7 @@ class Supervision(ReportData):
     trainee, supervisor : str
         The coders to compare.
     duration_min : int, optional
-        How long the supervision took (minutes); left blank to fill in if not given.
+        How long the supervision took (minutes); "not recorded" if not given.
     unit_ms, tolerance_ms : int
         Time unit for kappa and onset tolerance for event agreement.
     signed_off_by : str, optional
@@ -676,9 +688,14 @@ class Supervision(ReportData):
     def default_author(self) -> str:
         return self.supervisor
 
+    def missing(self) -> list[str]:
+        if self.duration_min is None:
+            return ["the supervision's duration (shown as 'not recorded'; give it with --param duration_min=MINUTES)"]
+        return []
+
     def details(self) -> pd.DataFrame:
         """The supervision record's facts as a two-column table."""
-        duration = f"{self.duration_min:g} min" if self.duration_min is not None else "(to fill in) ____ min"
+        duration = f"{self.duration_min:g} min" if self.duration_min is not None else "not recorded"
         reviewed = "; ".join(f"{self.recording_label(r)} ({fmt_ms(r.duration_ms)})" for r in self.recordings)
         rows = [
             ("case", self.pseudonym),
@@ -770,10 +787,10 @@ class Supervision(ReportData):
                 s = self.contingency_rows(rec, coder, self.window_ms)
                 if not s.empty:
                     frames.append(s)
+        extra = ["recording", "coder"] if len(self.recordings) > 1 else ["coder"]
         if not frames:
-            return self.contingency_display(pd.DataFrame(), ["recording", "coder"])
-        s = pd.concat(frames, ignore_index=True)
-        return self.contingency_display(s, ["recording", "coder"])
+            return self.contingency_display(pd.DataFrame(), extra)
+        return self.contingency_display(pd.concat(frames, ignore_index=True), extra)
 
     def side_by_side_chart(self) -> alt.Chart:
         """How each coder's micro-analysis classifies the initiatives."""
@@ -827,9 +844,25 @@ class Verp(MicroAnalysis):
 
     Takes the parameters of :class:`MicroAnalysis`; without a session, every recording of the
     case (all cycles) is included.
+
+    Parameters
+    ----------
+    reflection : str, optional
+        The professional's closing reflection across the cycles ("Looking back"); the report
+        leaves the section out without one.
     """
 
     kind = "verp"
+
+    def __init__(self, project: Project, case: Case | int | str, *, reflection: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(project, case, **kwargs)
+        self.reflection = (reflection or "").strip()
+
+    def missing(self) -> list[str]:
+        if not self.reflection:
+            return ["the closing reflection, 'Looking back' (left out; give it with --param reflection=TEXT)"]
+        return []
 
     def report_date(self) -> str:
         dates = [self.project.session(r.session_id).date for r in self.recordings]
@@ -864,8 +897,10 @@ class Verp(MicroAnalysis):
                 "reflections": sum(1 for m in moments if m.reflection),
                 "% initiatives attuned": None if attuned is None else 100 * attuned,
             })
-        return _frame(rows, ["cycle", "dates", "sessions", "recordings", "moments", "reflections",
-                             "% initiatives attuned"])
+        out = _frame(rows, ["cycle", "dates", "sessions", "recordings", "moments", "reflections",
+                            "% initiatives attuned"])
+        out.attrs["digits"] = {"% initiatives attuned": 0}
+        return out
 
     def progress(self) -> pd.DataFrame:
         """Contingency summary per cycle and actor pair (how attuned the interaction is, cycle by cycle)."""
@@ -1022,7 +1057,7 @@ class Research(ReportData):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an unknown direction is said in the report
             es = effect_sizes(self.measures(), **self._outcome_options())
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "instrument": es["instrument"] + [f" ({s})" if s else "" for s in es["scale"]],
             "n": es["n"],
             f"mean {self.pre}": es["mean_pre"],
@@ -1034,26 +1069,31 @@ class Research(ReportData):
             "p": es["p"],
             "favours": es["favours"],
         })
+        out.attrs["digits"] = {f"mean {self.pre}": 1, f"mean {self.post}": 1, "mean change": 1, "g_z": 2, "p": 3}
+        return out
 
     def directions(self) -> pd.DataFrame:
-        """Which way is better on each instrument of the measures, and where that comes from."""
+        """Which way is better on each instrument's scales, and where that comes from (one row per instrument)."""
         from workbench.instruments import default_instruments
 
         known = default_instruments()
         rows = []
-        for (instrument, scale), g in self._pre_post.groupby(["instrument", "scale"], sort=True):
-            better, source = g["better"].iloc[0], g["better_source"].iloc[0]
+        for instrument, g in self._pre_post.groupby("instrument", sort=True):
+            firsts = g.drop_duplicates("scale")
+            scales = "; ".join(f"{s}: {better_phrase(b)}" if s else better_phrase(b)
+                               for s, b in zip(firsts["scale"], firsts["better"], strict=True))
+            sources = set(firsts["better_source"])
             found = known.find(instrument)
-            if source == "given":
-                basis = "declared in this report's parameters"
-            elif source == "instrument" and found is not None:
-                basis = f"{found.title}: {found.source}"
-            else:
-                basis = ("not known: this instrument (or scale) is not among the workbench's instruments; name it in "
-                         "the report's 'lower_is_better' or 'higher_is_better' parameter to declare it")
-            rows.append({"instrument": instrument + (f" ({scale})" if scale else ""), "better": better_phrase(better),
-                         "source": basis})
-        return _frame(rows, ["instrument", "better", "source"])
+            basis = []
+            if "instrument" in sources and found is not None:
+                basis.append(f"{found.title}: {found.source}")
+            if "given" in sources:
+                basis.append("declared in this report's parameters")
+            if "" in sources:
+                basis.append("not known: the instrument (or scale) is not among the workbench's instruments; name it "
+                             "in the report's 'lower_is_better' or 'higher_is_better' parameter to declare it")
+            rows.append({"instrument": instrument, "which way is better": scales, "source": " ".join(basis)})
+        return _frame(rows, ["instrument", "which way is better", "source"])
 
     def unknown_directions(self) -> list[str]:
         """The instruments (with scale) whose better direction is not known."""
@@ -1077,8 +1117,15 @@ class Research(ReportData):
         return " ".join(parts)
 
     def outcome_chart(self) -> alt.FacetChart:
-        """Each case's scores before and after, per instrument."""
-        return figures.pre_post_chart(self.measures(), points=(self.pre, self.post))
+        """Each case's scores before and after, one panel per instrument and scale (titled with which way is
+        better)."""
+        better = {(i, sc): b for i, sc, b in zip(self._pre_post["instrument"], self._pre_post["scale"],
+                                                  self._pre_post["better"], strict=True)}
+        m = self.measures()
+        m["panel"] = [f"{i} · {sc} ({better_phrase(better.get((i, sc), 'unknown'))})" if sc
+                      else f"{i} ({better_phrase(better.get((i, sc), 'unknown'))})"
+                      for i, sc in zip(m["instrument"], m["scale"], strict=True)]
+        return figures.pre_post_chart(m, points=(self.pre, self.post), facet="panel")
 
     def phases(self, case: Case) -> list[tuple[str, Recording]]:
         """The case's filmed recordings as (phase, recording): first filming ``pre``, last ``post``."""
