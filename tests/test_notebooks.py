@@ -90,7 +90,7 @@ def test_research_notebook(executed: dict[str, nbformat.NotebookNode]) -> None:
     assert len(svgs) >= 4  # contingencies, pre/post slopes, effect sizes, goals: static, offline
     assert not any("cdn.jsdelivr" in json.dumps(o) for o in outputs)  # nothing loads from the internet
     text = _text(nb)
-    for expected in ("child → parent", "p_attuned", "adjusted_residual", "Krippendorff", "rci", "better_source",
+    for expected in ("child → parent", "p_attuned", "adjusted_residual", "Krippendorff", "rci", "favours",
                      "not assessed", "smallest reliable change", "d_z_ci_low", "g_av", "improvement", "days"):
         assert expected in text, expected
     for case in DEMO_CASES:

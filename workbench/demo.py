@@ -188,7 +188,13 @@ def interaction_script(case: int | str = 0, phase: Phase = "pre", seed: int = 7)
     phase : {"pre", "post"}
     seed : int
     """
-    index = case if isinstance(case, int) else next(i for i, c in enumerate(DEMO_CASES) if c.pseudonym == case)
+    names = [c.pseudonym for c in DEMO_CASES]
+    if case not in names and case not in range(len(DEMO_CASES)):
+        raise ValueError(f"Expected a demo case ({', '.join(names)} or 0-{len(names) - 1}), but got {case!r}.")
+    if phase not in ("pre", "post"):
+        raise ValueError(f"Invalid value for the 'phase' parameter. Allowed values are 'pre' and 'post', but got "
+                         f"{phase!r} instead.")
+    index = case if isinstance(case, int) else names.index(case)
     profile = DEMO_CASES[index].pre if phase == "pre" else DEMO_CASES[index].post
     rng = np.random.default_rng([seed, index, 0 if phase == "pre" else 1])
     episodes = [("child", k) for k, n in zip(_CHILD_KINDS, profile.child, strict=True) for _ in range(n)]

@@ -21,7 +21,7 @@ import html
 import logging
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -160,7 +160,7 @@ def _instrument_names(name: str, value: Any, instruments: Sequence[str]) -> tupl
 
 
 def _instrument_numbers(name: str, value: Any, instruments: Sequence[str], what: str,
-                        ok: Any) -> dict[str, float]:
+                        ok: Callable[[float], bool]) -> dict[str, float]:
     """A report parameter that maps instruments to numbers (``{"PSI-SF": 0.84}``), each checked with ``ok``."""
     from workbench.instruments import normalise_name
 
