@@ -15,6 +15,7 @@ It is a normal nbconvert exporter, so it also works on the command line::
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from typing import Any
@@ -65,7 +66,7 @@ class HeadingAnchors(Preprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         toc: list[dict[str, Any]] = []
-        count = iter(range(1, 1 << 30))
+        count = itertools.count(1)
 
         def anchor(source: str) -> str:
             lines = source.splitlines()
