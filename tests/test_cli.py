@@ -95,30 +95,34 @@ def test_demo_exports_its_report(demo_project) -> None:
 
 def test_demo_project_content(demo_project) -> None:
     import workbench
-    from workbench.analysis.contingency import contingencies
-    from workbench.demo import interaction_script
+    from workbench.demo import DEMO_CASES, interaction_script, supervisor_coding
     from workbench.media import probe
 
     folder, _ = demo_project
     with workbench.open_project(folder) as project:
         recs = project.recordings()
-        assert len(recs) == 6
+        assert len(recs) == 6 and len({r.sha256 for r in recs}) == 6  # a film of its own for each case and phase
         info = probe(project.media_path(recs[0]))
-        assert info.codec == "h264" and info.has_audio
+        assert info.codec == "h264" and info.has_audio and (info.width, info.height) == (640, 360)
         assert 59_000 <= info.duration_ms <= 61_000 and info.frame_count == 1500
-        sup = project.annotations(recs[0], coder="supervisor")
-        trainee = project.annotations(recs[0], coder="trainee")
-        coded_acts = [a for a in interaction_script("pre", seed=7) if not a.code.startswith("_")]
-        assert len(sup) == len(coded_acts)
-        assert 0.8 * len(sup) <= len(trainee) <= len(sup)
-        # the pre film has one missed, one received-only and one discordant initiative; the post film none
-        pre = contingencies(sup, project.scheme)["outcome"].value_counts()
-        assert (pre["missed"], pre["received"], pre["discordant"]) == (1, 1, 1) and pre["attuned"] >= 8
-        post = next(r for r in recs if "post" in r.label)
-        outcomes = contingencies(project.annotations(post, coder="supervisor"), project.scheme)["outcome"]
-        assert set(outcomes) == {"attuned"}
-        assert project.moments(recs[0]) and project.stills(recs[0]) and project.comments(recs[0])
-        assert len(project.measures()) == 12
+        # the supervisor codes what the film shows: the script it was drawn from, act for act
+        cols = ["actor", "code", "onset_ms", "offset_ms"]
+        for rec, (case, phase) in zip(recs, [(c.pseudonym, p) for c in DEMO_CASES for p in ("pre", "post")],
+                                      strict=True):
+            assert rec.label == f"{case} {phase}"
+            got = project.annotations(rec, coder="supervisor").to_dataframe()[cols]
+            want = supervisor_coding(interaction_script(case, phase, seed=7)).to_dataframe()[cols]
+            assert got.values.tolist() == want.values.tolist()
+            trainee = project.annotations(rec, coder="trainee").to_dataframe()[cols]
+            assert len(trainee) > 0.7 * len(want) and trainee.values.tolist() != want.values.tolist()
+        first = recs[0]
+        assert project.moments(first) and project.stills(first)
+        # the supervisor's comments: one agreeing, one at each initiative missed or overridden in the film
+        acts = interaction_script("Aster", "pre", seed=7)
+        flagged = sum(a.meant == "discordant" or (a.meant == "missed" and a.actor == "child") for a in acts)
+        assert len(project.comments(first)) == 1 + flagged and flagged >= 2
+        scores = {(s.instrument, s.scale) for c in DEMO_CASES for s in c.scores} | {("goal rating", "0-10")}
+        assert len(project.measures()) == 2 * len(DEMO_CASES) * len(scores)
         assert {c.pseudonym for c in project.cases()} == {"Aster", "Birch", "Cedar"}
 
 
@@ -148,6 +152,33 @@ def test_export_import_round_trip(demo_project, tmp_path: Path) -> None:
         got = project.annotations(rec).to_dataframe()
     cols = ["actor", "code", "onset_ms", "offset_ms"]
     assert got[cols].values.tolist() == expected[cols].values.tolist()
+
+
+def test_init_says_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "new project"
+    assert main(["init", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"Created project {folder}" in out and "Next: add a case and register a film" in out
+    # the Python it shows runs as printed, from the project's own path
+    code = "\n".join(line[4:] for line in out.splitlines() if line.startswith("    "))
+    assert f'workbench.open_project("{folder}")' in code and "add_recording" in code
+    assert f"workbench info {folder}" in out and f"workbench lab {folder}" in out
+
+
+def test_info_lists_every_session_with_its_recordings(demo_project) -> None:
+    import workbench
+
+    folder, _ = demo_project
+    result = _run("info", str(folder))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    with workbench.open_project(folder) as project:
+        for session in project.sessions():
+            line = next(i for i, text in enumerate(lines) if text.startswith(f"  session {session.id} "))
+            for part in (session.kind.value, session.date.isoformat(), f"cycle {session.cycle}", repr(session.label)):
+                assert part in lines[line], (part, lines[line])
+            for k, rec in enumerate(project.recordings(session=session), start=1):  # its recordings, just below
+                assert lines[line + k].startswith(f"    recording {rec.id} {rec.label!r}: ")
 
 
 def test_errors_are_one_clear_line(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The notebooks users open, executed end to end with nbclient against a freshly built demo project.
 
 The demo project (three made-up cases, pre and post filmings coded by a trainee and a supervisor,
-goals and measures; see :mod:`workbench.demo`) is built once for this module (~20-30 s). Each
+goals and measures; see :mod:`workbench.demo`) is built once for this module (~10-20 s). Each
 notebook runs in its own ``python3`` kernel from ``notebooks/`` with ``WORKBENCH_PROJECT`` pointing
 at it, as a user would run it (both at once, to halve the wait); no cell may fail, the key outputs
 must be there, and the demo cases' real names must appear nowhere in the outputs.
@@ -90,8 +90,8 @@ def test_research_notebook(executed: dict[str, nbformat.NotebookNode]) -> None:
     assert len(svgs) >= 4  # contingencies, pre/post slopes, effect sizes, goals: static, offline
     assert not any("cdn.jsdelivr" in json.dumps(o) for o in outputs)  # nothing loads from the internet
     text = _text(nb)
-    for expected in ("child → parent", "p_attuned", "adjusted_residual", "Krippendorff", "rci", "improved",
-                     "d_z_ci_low", "g_av", "days"):
+    for expected in ("child → parent", "p_attuned", "adjusted_residual", "Krippendorff", "rci", "favours",
+                     "not assessed", "smallest reliable change", "d_z_ci_low", "g_av", "improvement", "days"):
         assert expected in text, expected
     for case in DEMO_CASES:
         assert case.pseudonym in text

@@ -89,7 +89,7 @@ def couples() -> pd.DataFrame:
 
 
 def test_effect_sizes_reproduce_lakens_table_1(movies: pd.DataFrame) -> None:
-    r = effect_sizes(movies).iloc[0]
+    r = effect_sizes(movies, higher_is_better={"rating"}).iloc[0]
     assert r["n"] == 10 and r["df"] == 9
     assert (round(r["mean_pre"], 1), round(r["sd_pre"], 2)) == (7.7, 0.95)
     assert (round(r["mean_post"], 1), round(r["sd_post"], 2)) == (8.7, 0.82)
@@ -98,16 +98,31 @@ def test_effect_sizes_reproduce_lakens_table_1(movies: pd.DataFrame) -> None:
     assert round(r["d_z"], 2) == 1.50
     assert round(r["d_av"], 2) == 1.13
     assert round(r["g_av"], 2) == 1.08  # Lakens' formula 4 with n1 = n2 = 10 (df 18)
-    assert r["favours"] == "improvement" and r["better"] == "higher"
+    assert r["favours"] == "improvement" and r["better"] == "higher" and r["better_source"] == "given"
+
+
+def test_an_unknown_instrument_has_no_direction(movies: pd.DataFrame) -> None:
+    """A rating no instrument data knows: the numbers, but neither 'improvement' nor 'deterioration'."""
+    with pytest.warns(UserWarning, match=r"not on rating .*higher_is_better"):
+        r = effect_sizes(movies).iloc[0]
+    assert (r["better"], r["better_source"], r["favours"]) == ("unknown", "", "direction unknown")
+    assert round(r["d_z"], 2) == 1.50
+    with pytest.warns(UserWarning, match="not on rating"):
+        t = pre_post(movies, reliability={"rating": 0.8})
+    assert (t["better"] == "unknown").all() and t["improvement"].isna().all()
+    assert set(t["direction"]) <= {"reliable, direction unknown", "no reliable change"}
+    assert "reliable, direction unknown" in set(t["direction"])
+    with pytest.raises(ValueError, match="not both"):
+        effect_sizes(movies, lower_is_better=["rating"], higher_is_better=["rating"])
 
 
 def test_effect_size_intervals_match_r(movies: pd.DataFrame) -> None:
-    r = effect_sizes(movies).iloc[0]
+    r = effect_sizes(movies, higher_is_better={"rating"}).iloc[0]
     assert r["p"] == pytest.approx(0.001053871257, rel=1e-8)
     assert (r["change_ci_low"], r["change_ci_high"]) == pytest.approx((0.5230954, 1.4769046), abs=1e-7)
     assert (r["d_z_ci_low"], r["d_z_ci_high"]) == pytest.approx((0.5605141502, 2.4034361870), abs=1e-6)
     assert r["r_pre_post"] == pytest.approx(0.725542, abs=1e-6)
-    level90 = effect_sizes(movies, confidence=0.90).iloc[0]
+    level90 = effect_sizes(movies, confidence=0.90, higher_is_better={"rating"}).iloc[0]
     assert r["d_z_ci_low"] < level90["d_z_ci_low"] < level90["d_z"] < level90["d_z_ci_high"] < r["d_z_ci_high"]
 
 
@@ -144,13 +159,14 @@ def test_effect_sizes_with_too_few_cases() -> None:
 
 def test_reliable_change_of_jacobson_truax_couples(couples: pd.DataFrame) -> None:
     table = pre_post(couples, reliability={"DAS": 0.96, "GDS": 0.75}, sd_pre={"DAS": 17.8},
-                     lower_is_better={"GDS"})
+                     lower_is_better={"GDS"}, higher_is_better={"DAS"})
     das = table[table["instrument"] == "DAS"]
     assert das["s_diff"].iloc[0] == pytest.approx(5.034600, abs=1e-6)
     assert das["rc_threshold"].iloc[0] == pytest.approx(9.868, abs=1e-3)  # raw points of reliable change
     assert (das["sd_source"] == "given").all()
     assert das["direction"].value_counts().to_dict() == {
-        "improved": 19, "no reliable change": 10, "deteriorated": 1, "not assessed": 0, "incomplete": 0}
+        "improved": 19, "no reliable change": 10, "deteriorated": 1, "reliable, direction unknown": 0,
+        "not assessed": 0, "incomplete": 0}
     assert das.set_index("case").loc["c29", "direction"] == "deteriorated"  # 80 -> 60.5
     gds = table[table["instrument"] == "GDS"]
     assert gds["sd_pre"].iloc[0] == pytest.approx(5.916080, abs=1e-6) and (gds["sd_source"] == "sample").all()
@@ -158,7 +174,7 @@ def test_reliable_change_of_jacobson_truax_couples(couples: pd.DataFrame) -> Non
     assert gds.set_index("case").loc["c01", "rci"] == pytest.approx(-1.314751, abs=1e-6)
     counts = gds["direction"].value_counts().to_dict()
     assert counts == {"improved": 14, "no reliable change": 12, "incomplete": 4, "deteriorated": 0,
-                      "not assessed": 0}
+                      "reliable, direction unknown": 0, "not assessed": 0}
     assert (gds["better"] == "lower").all() and (gds["improvement"].dropna() == -gds["change"].dropna()).all()
     assert gds["reliable"].isna().sum() == 4
     assert list(table.columns[:3]) == ["case", "case_id", "instrument"]
@@ -175,7 +191,8 @@ def test_jacobson_truax_cutoffs_and_recovery() -> None:
         jt_cutoff("d", **kw)  # type: ignore[arg-type]
     # four clients on that scale (s1 = 7.5, r = .80: S_diff = 4.743, 9.30 points needed)
     m = _measures("scale", [40, 40, 48, 45], [58, 47, 52, 30])
-    t = pre_post(m, reliability={"scale": 0.8}, sd_pre={"scale": 7.5}, cutoffs={"scale": 50.0}).set_index("case")
+    t = pre_post(m, reliability={"scale": 0.8}, sd_pre={"scale": 7.5}, cutoffs={"scale": 50.0},
+                 higher_is_better=["scale"]).set_index("case")
     assert t["s_diff"].iloc[0] == pytest.approx(7.5 * math.sqrt(0.2) * math.sqrt(2))
     assert t["jt_category"].tolist() == ["recovered", "unchanged", "unchanged", "deteriorated"]
     assert t["clinically_significant"].tolist() == [True, False, False, False]
@@ -194,10 +211,34 @@ def test_pre_post_example_and_unmatched_keys() -> None:
         pre_post(m, reliability={"PSI-SF": 0.84, "PSI": 0.9}, sd_pre={"PSI-SF": 20.0})
     one = pre_post(m, reliability={"PSI-SF": 0.84}, sd_pre={"PSI-SF": 20.0}, lower_is_better="PSI-SF")
     assert one["better"].iloc[0] == "lower"  # one name, not its letters
-    psi = m.assign(instrument="PSI")
-    with pytest.warns(UserWarning, match="'PSI-SF'"):
+    psi = m.assign(instrument="PSI")  # not an instrument the shipped data knows
+    with pytest.warns(UserWarning, match="'PSI-SF'"), pytest.warns(UserWarning, match="not on PSI"):
         other = pre_post(psi, reliability={"PSI": 0.84}, sd_pre={"PSI": 20.0}, lower_is_better="PSI-SF")
-    assert other["better"].iloc[0] == "higher" and other["direction"].iloc[0] == "deteriorated"
+    assert other["better"].iloc[0] == "unknown" and other["direction"].iloc[0] == "reliable, direction unknown"
+
+
+def test_directions_come_from_the_instruments() -> None:
+    """Directions from the shipped instrument data (each checked against its manual): a fall in parenting
+    stress (PSI-SF) is an improvement, and so is a rise on the SDQ's prosocial scale, while a fall in its
+    total difficulties is too; a bare "SDQ" (scales going both ways) has no direction."""
+    m = pd.concat([
+        _measures("PSI-SF", [112.0, 97.0, 120.0], [88.0, 90.0, 101.0], scale="total (36-180)"),
+        _measures("sdq", [18.0, 14.0, 21.0], [12.0, 13.0, 15.0], scale="Total difficulties"),
+        _measures("SDQ", [6.0, 7.0, 5.0], [8.0, 8.0, 7.0], scale="prosocial"),
+        _measures("goal rating", [3.0, 4.0, 2.0], [7.0, 6.0, 6.0], scale="0-10"),
+    ], ignore_index=True)
+    es = effect_sizes(m).set_index("instrument")
+    assert es["better"].to_dict() == {"PSI-SF": "lower", "sdq": "lower", "SDQ": "higher", "goal rating": "higher"}
+    assert set(es["favours"]) == {"improvement"} and set(es["better_source"]) == {"instrument"}
+    with pytest.warns(UserWarning, match=r"reliability .* none for"):
+        pp = pre_post(m)
+    assert (pp["improvement"] > 0).all()
+    bare = _measures("SDQ", [18.0, 14.0], [12.0, 13.0])
+    with pytest.warns(UserWarning, match="not on SDQ"):
+        assert effect_sizes(bare)["favours"].iloc[0] == "direction unknown"
+    # a declared direction overrides the instrument's (research use)
+    assert effect_sizes(m, higher_is_better=["PSI-SF"]).set_index("instrument").loc["PSI-SF", "favours"] == \
+        "deterioration"
 
 
 def test_pre_post_refuses_and_warns() -> None:
@@ -299,7 +340,7 @@ def _layer_data(spec: dict) -> list[dict]:
 
 def test_pre_post_chart(couples: pd.DataFrame) -> None:
     table = pre_post(couples, reliability={"DAS": 0.96, "GDS": 0.75}, sd_pre={"DAS": 17.8},
-                     lower_is_better={"GDS"}, post="post")
+                     lower_is_better={"GDS"}, higher_is_better={"DAS"}, post="post")
     spec = pre_post_chart(table).to_dict()
     assert spec["facet"]["column"]["field"] == "panel"
     assert spec["resolve"]["scale"]["y"] == "independent"
@@ -311,8 +352,22 @@ def test_pre_post_chart(couples: pd.DataFrame) -> None:
     assert colour["range"][0] == "#2ca02c" and colour["range"][2] == "#d62728"
 
 
+def test_pre_post_chart_names_do_not_overlap() -> None:
+    """Two cases that end on the same goal rating ("Birch" and "Cedar" at 6) get names far enough apart."""
+    m = _measures("goal rating", [3.0, 4.0, 2.0], [7.0, 6.0, 6.0], scale="0-10")
+    height = 240
+    spec = pre_post_chart(pre_post(m, reliability={"goal rating": 0.7}), height=height).to_dict()
+    names = {r["case"]: r["label_y"] for r in _layer_data(spec) if r.get("time") == "post"}
+    assert names["c01"] == 7.0  # alone: at its score
+    span = 7.0 - 2.0  # the panel's scores: 12 px of its height at least between two names
+    assert abs(names["c02"] - names["c03"]) * height / span >= 12
+    assert (names["c02"] + names["c03"]) / 2 == pytest.approx(6.0)  # centred on the shared score
+    text = spec["spec"]["layer"][2]
+    assert text["mark"]["type"] == "text" and text["encoding"]["y"]["field"] == "label_y"
+
+
 def test_effect_size_chart(movies: pd.DataFrame) -> None:
-    spec = effect_size_chart(effect_sizes(movies)).to_dict()
+    spec = effect_size_chart(effect_sizes(movies, higher_is_better={"rating"})).to_dict()
     rows = _layer_data(spec)
     points = {r["measure"]: r["value"] for r in rows if "measure" in r and "value" in r}
     assert points["d_z"] == pytest.approx(1.5) and round(points["g_av"], 2) == 1.08

@@ -149,6 +149,27 @@ def test_add_recording_copies_and_probes(project_recording: tuple[Project, Recor
     assert (rec2.label, rec2.version) == ("dinner", 2)
 
 
+def test_sessions_and_recordings_get_meaningful_labels(project: Project, store_video: Path, tmp_path: Path) -> None:
+    """Without a label: "<kind> <date>" for a session (numbered when taken), "<session label>, film N" for a
+    recording - never the file's name, which for family films often carries a real name."""
+    case = project.add_case("Family A", "Jane Example")
+    first = project.add_session(case, "filming", "2026-01-15")
+    again = project.add_session(case, "filming", dt.date(2026, 1, 15), cycle=2)
+    review = project.add_session(case, SessionKind.SHARED_REVIEW, "2026-01-22", label="")
+    named = project.add_session(case, "supervision", "2026-01-29", label="supervision of SRS 1")
+    other = project.add_session(project.add_case("Family B"), "filming", "2026-01-15")
+    assert [first.label, again.label, review.label, named.label, other.label] == [
+        "filming 2026-01-15", "filming 2026-01-15 (2)", "shared review 2026-01-22", "supervision of SRS 1",
+        "filming 2026-01-15"]
+    family_film = tmp_path / "Jane Example at home.mp4"
+    family_film.write_bytes(store_video.read_bytes())
+    recs = [project.add_recording(first, family_film), project.add_recording(first, store_video, copy=False),
+            project.add_recording(again, store_video, label="kitchen")]
+    assert [r.label for r in recs] == ["filming 2026-01-15, film 1", "filming 2026-01-15, film 2", "kitchen"]
+    assert all("Jane" not in r.label and "numbered" not in r.label for r in recs)
+    assert project.add_recording(again, store_video).label == "filming 2026-01-15 (2), film 2"
+
+
 def test_variable_frame_rate_times_are_kept_exactly(project: Project, tmp_path: Path) -> None:
     from workbench.media.synth import write_numbered_video
 

@@ -532,6 +532,7 @@ DIRECTION_COLOURS = {
     "improved": "#2ca02c",
     "no reliable change": "#7f7f7f",
     "deteriorated": "#d62728",
+    "reliable, direction unknown": "#1f77b4",
     "not assessed": "#bcbd22",
     "incomplete": "#c7c7c7",
 }
@@ -553,6 +554,40 @@ def _need_columns(table: pd.DataFrame, columns: tuple[str, ...], what: str) -> N
         )
 
 
+def better_phrase(better: str) -> str:
+    """``"lower is better"``, ``"higher is better"`` or ``"direction unknown"`` for a ``better`` value."""
+    return f"{better} is better" if better in ("higher", "lower") else "direction unknown"
+
+
+def spread_labels(values: Sequence[float], gap: float) -> np.ndarray:
+    """Positions for labels at ``values`` that are at least ``gap`` apart and move as little as they must.
+
+    Labels closer than ``gap`` are grouped and spaced evenly around their group's mean (groups that
+    then come too close merge), so two cases that end on the same score get two readable names.
+
+    Examples
+    --------
+    >>> spread_labels([6.0, 6.0, 7.0, 2.0], 0.4).round(2).tolist()
+    [5.8, 6.2, 7.0, 2.0]
+    """
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="stable")
+    groups: list[list[float]] = []  # [first position in order, size, centre]
+    for i, y in enumerate(v[order]):
+        groups.append([i, 1, y])
+        while len(groups) > 1:
+            (a0, an, ac), (_, bn, bc) = groups[-2], groups[-1]
+            if (bc - (bn - 1) * gap / 2) - (ac + (an - 1) * gap / 2) >= gap - 1e-12:
+                break
+            groups[-2:] = [[a0, an + bn, (ac * an + bc * bn) / (an + bn)]]
+    placed = np.empty_like(v)
+    for start, n, centre in groups:
+        placed[int(start):int(start + n)] = centre + (np.arange(n) - (n - 1) / 2) * gap
+    out = np.empty_like(v)
+    out[order] = placed
+    return out
+
+
 def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) -> alt.FacetChart:
     """Slope chart of pre/post outcomes: one line per case from pre to post, one panel per instrument.
 
@@ -567,8 +602,9 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
     -------
     alt.FacetChart
         Lines and points coloured by reliable-change ``direction`` (:data:`DIRECTION_COLOURS`),
-        each case named at its post score; panels titled with the instrument and which way is
-        better, each with its own y scale.
+        each case named at its post score (names that would overlap are spread apart,
+        :func:`spread_labels`); panels titled with the instrument and which way is better (or
+        "direction unknown"), each with its own y scale.
 
     Examples
     --------
@@ -576,7 +612,7 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
     >>> from workbench.analysis.outcomes import pre_post
     >>> m = pd.DataFrame({"case": ["A", "A", "B", "B"], "instrument": "PSI-SF",
     ...                   "time_point": ["pre", "post"] * 2, "value": [112.0, 88.0, 97.0, 90.0]})
-    >>> spec = pre_post_chart(pre_post(m, reliability={"PSI-SF": 0.84}, lower_is_better={"PSI-SF"})).to_dict()
+    >>> spec = pre_post_chart(pre_post(m, reliability={"PSI-SF": 0.84})).to_dict()
     >>> spec["facet"]["column"]["field"]
     'panel'
     """
@@ -586,7 +622,7 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
     df = pd.DataFrame(
         {
             "case": table["case"].astype(str),
-            "panel": [f"{lab} ({b} is better)" for lab, b in zip(table["label"], table["better"], strict=True)],
+            "panel": [f"{lab} ({better_phrase(b)})" for lab, b in zip(table["label"], table["better"], strict=True)],
             "direction": table["direction"].astype(str),
             "change": table.get("change", table["post"] - table["pre"]).astype(float),
             "rci": table["rci"].astype(float) if "rci" in table else float("nan"),
@@ -601,7 +637,13 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
         value_name="score",
     )
     long["time"] = long["time"].map({"pre": pre_name, "post": post_name})
-    long = long.dropna(subset=["score"])
+    long = long.dropna(subset=["score"]).reset_index(drop=True)
+    # the case names at the post scores, spread apart where they would overlap (12 px of a panel's height)
+    long["label_y"] = np.nan
+    for _, panel in long.groupby("panel", sort=False):
+        span = float(panel["score"].max() - panel["score"].min()) or 1.0
+        ends = panel.index[panel["time"] == post_name]
+        long.loc[ends, "label_y"] = spread_labels(long.loc[ends, "score"].to_numpy(), 13 / height * span * 1.1)
     colour = alt.Color(
         "direction:N",
         scale=alt.Scale(domain=list(DIRECTION_COLOURS), range=list(DIRECTION_COLOURS.values())),
@@ -624,7 +666,7 @@ def pre_post_chart(table: pd.DataFrame, *, width: int = 180, height: int = 240) 
     names = (
         base.transform_filter(alt.datum.time == post_name)
         .mark_text(align="left", dx=7, fontSize=11)
-        .encode(text="case:N")
+        .encode(y=alt.Y("label_y:Q"), text="case:N")
     )
     return (
         alt.layer(lines, points, names, data=long)
@@ -652,7 +694,7 @@ def effect_size_chart(effects: pd.DataFrame, *, width: int = 420) -> alt.LayerCh
     """
     _need_columns(effects, ("label", "n", "better", "d_z_ci_low", "d_z_ci_high", *EFFECT_MEASURES), "effect_sizes()")
     labels = [
-        f"{lab} (n={n}, {b} is better)"
+        f"{lab} (n={n}, {better_phrase(b)})"
         for lab, n, b in zip(effects["label"], effects["n"], effects["better"], strict=True)
     ]
     points = pd.DataFrame(
@@ -828,7 +870,8 @@ def goal_chart(trajectories: pd.DataFrame, *, width: int = 480, height: int = 22
     )
 
 
-__all__ += ["contingency_outcomes_chart", "effect_size_chart", "goal_chart", "pre_post_chart"]
+__all__ += ["better_phrase", "contingency_outcomes_chart", "effect_size_chart", "goal_chart", "pre_post_chart",
+            "spread_labels"]
 
 
 # -- synchrony (workbench.analysis.synchrony) ---------------------------------------------------------

@@ -7,6 +7,7 @@ are printed as one clear message (exit status 2), never as a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -49,7 +50,27 @@ def _cmd_init(args: argparse.Namespace) -> int:
     scheme = load_scheme(args.scheme) if args.scheme else None
     with open_project(args.project, create=True, scheme=scheme) as project:
         _out(f"Created project {args.project} (scheme {project.scheme.id} v{project.scheme.version}).")
+    for line in _next_steps(args.project):
+        _out(line)
     return 0
+
+
+def _next_steps(project: str) -> list[str]:
+    """What to do after ``workbench init``: add a case and a film (from Python, for now), then open it."""
+    where = json.dumps(project)
+    return [
+        "",
+        "Next: add a case and register a film, from Python (the practitioners' app comes later):",
+        "",
+        "    import workbench",
+        f"    project = workbench.open_project({where})",
+        '    case = project.add_case("Aster", real_name="...")      # the real name never leaves the project',
+        '    session = project.add_session(case, "filming", "2026-03-02", cycle=1)',
+        '    project.add_recording(session, "film.mp4")              # probed, then copied into the project',
+        "",
+        f"Then: workbench info {project}   (what is in it)",
+        f"      workbench lab {project}    (code and review the film in JupyterLab)",
+    ]
 
 
 def _summary(project_path: str) -> list[str]:
@@ -64,15 +85,18 @@ def _summary(project_path: str) -> list[str]:
             sessions = project.sessions(case)
             recs = project.recordings(case=case)
             lines.append(f"case     {case.pseudonym}: {len(sessions)} sessions, {len(recs)} recordings")
-            for rec in recs:
-                table = project.annotations(rec)
-                coders = ", ".join(f"{c} {len(table.filter(coder=c))}" for c in table.coders)
-                lines.append(
-                    f"  recording {rec.id} {rec.label!r}: {rec.duration_ms / 1000:.1f} s, "
-                    f"{rec.frame_count} frames, {rec.codec}; annotations: {coders or 'none'}; "
-                    f"moments {len(project.moments(rec))}, stills {len(project.stills(rec))}, "
-                    f"comments {len(project.comments(rec))}"
-                )
+            for session in sessions:
+                lines.append(f"  session {session.id}  {session.kind.value:13}  {session.date.isoformat()}  "
+                             f"cycle {session.cycle}  {session.label!r}")
+                for rec in (r for r in recs if r.session_id == session.id):
+                    table = project.annotations(rec)
+                    coders = ", ".join(f"{c} {len(table.filter(coder=c))}" for c in table.coders)
+                    lines.append(
+                        f"    recording {rec.id} {rec.label!r}: {rec.duration_ms / 1000:.1f} s, "
+                        f"{rec.frame_count} frames, {rec.codec}; annotations: {coders or 'none'}; "
+                        f"moments {len(project.moments(rec))}, stills {len(project.stills(rec))}, "
+                        f"comments {len(project.comments(rec))}"
+                    )
         lines.append(f"measures {len(project.measures())}, goals {len(project.goals())}")
     return lines
 
@@ -351,8 +375,6 @@ def _cmd_retention(args: argparse.Namespace) -> int:
 
 
 def _report_params(items: Sequence[str] | None) -> dict[str, object]:
-    import json
-
     params: dict[str, object] = {}
     for item in items or []:
         key, equals, text = item.partition("=")
@@ -385,6 +407,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise WorkbenchError(str(exc)) from exc
     for fmt, path in result.files.items():
         _out(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
+    for what in result.info.get("missing", []):
+        _out(f"Missing from the report: {what}.")
     _out(f"Built the {result.kind} report in {result.seconds.get('total', 0):.1f} s.")
     return 0
 
@@ -446,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "init",
         help="create a new, empty project",
-        description="Create a project folder with its database (SQLite) and media/ and stills/ folders.",
+        description="Create a project folder with its database (SQLite) and media/ and stills/ folders, and say "
+        "how to add a case and a film to it.",
     )
     p.add_argument("project", help="folder (or database URL) of the new project")
     p.add_argument("--scheme", help="a coding scheme file (YAML or JSON); default: the VIG principles")
@@ -455,7 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "info",
         help="summarise a project",
-        description="List cases, sessions, recordings and what is coded in a project.",
+        description="List the cases of a project, each session (id, kind, date, cycle, label: what 'workbench "
+        "report --session' takes) with its recordings (id, label, length, who coded how much).",
     )
     p.add_argument("project", help="project folder or database URL")
     p.set_defaults(func=_cmd_info)
@@ -614,7 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project folder or database URL")
     p.add_argument("--kind", required=True, help="micro-analysis, supervision, verp or research")
     p.add_argument("--case", help="case pseudonym (research: comma-separated, default all)")
-    p.add_argument("--session", help="session id, label or date (see 'workbench info')")
+    p.add_argument("--session", help="session id, label or date (see 'workbench info'); a supervision report "
+                   "without it uses the case's only supervision session")
     p.add_argument("--to", default="html", help="html, pdf or html,pdf (default: %(default)s)")
     p.add_argument("--out", help="output folder (default: PROJECT/reports)")
     p.add_argument("--author", help="author named on the cover")

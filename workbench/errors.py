@@ -15,6 +15,7 @@ __all__ = [
     "ConsentError",
     "DuplicateImportError",
     "FormatError",
+    "InstrumentError",
     "MediaError",
     "NotFoundError",
     "SchemaVersionError",
@@ -36,6 +37,16 @@ class SchemeError(WorkbenchError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Invalid coding scheme {source}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class InstrumentError(WorkbenchError):
+    """An outcome-instrument file or definition is invalid; the message lists every problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Invalid instruments {source}: {len(self.problems)} problem(s):\n{lines}")
 
 
 class AnnotationError(WorkbenchError, ValueError):

@@ -15,8 +15,11 @@ For one person and one instrument with scores ``x1`` (pre) and ``x2`` (post)::
 
 ``s1`` is the standard deviation of the pre scores: a normative or published value when
 given (``sd_pre``), else the sample's own pre-score SD (``ddof=1``) across cases;
-``r_xx`` is the instrument's test-retest reliability. Which way is *better* is set per
-instrument (``lower_is_better``). Clinically significant change (Jacobson & Truax's
+``r_xx`` is the instrument's test-retest reliability. Which way is *better* comes from the
+instrument (:mod:`workbench.instruments`: the shipped instruments, checked against their manuals);
+``lower_is_better`` / ``higher_is_better`` declare or override it. An instrument with no known
+direction is reported as such: its change is neither an improvement nor a deterioration. Clinically
+significant change (Jacobson & Truax's
 "recovered") additionally asks that the person moves from the dysfunctional to the
 functional side of a cutoff score (:func:`jt_cutoff` gives their criteria a, b and c).
 
@@ -70,11 +73,13 @@ from scipy import optimize, special, stats
 
 from workbench.analysis.contingency import OUTCOMES, contingencies, contingency_summary
 from workbench.annotations import AnnotationTable
+from workbench.instruments import Instruments, default_instruments
 from workbench.model import Case, Goal
 from workbench.scheme import CodingScheme
 
 __all__ = [
     "DIRECTIONS",
+    "UNKNOWN",
     "contingency_by_phase",
     "effect_sizes",
     "goal_trajectories",
@@ -86,8 +91,12 @@ __all__ = [
 #: An instrument, or one scale of an instrument, as a key of the per-instrument options.
 Key = str | tuple[str, str]
 
-#: What :func:`pre_post` says about each person's change, in this order.
-DIRECTIONS: tuple[str, ...] = ("improved", "no reliable change", "deteriorated", "not assessed", "incomplete")
+#: What :func:`pre_post` says about each person's change, in this order ("reliable, direction unknown"
+#: when the change is reliable but which way is better on the instrument is not known).
+DIRECTIONS: tuple[str, ...] = ("improved", "no reliable change", "deteriorated", "reliable, direction unknown",
+                               "not assessed", "incomplete")
+#: The ``better`` of an instrument whose direction is not known.
+UNKNOWN = "unknown"
 
 _MEASURE_COLUMNS = ("case", "instrument", "time_point", "value")
 
@@ -155,6 +164,49 @@ def _warn_unused(name: str, keys: Iterable[Any], present: set[tuple[str, str]]) 
             f"{', '.join(repr(k) for k in unused)}; they are ignored.",
             stacklevel=3,
         )
+
+
+def _directions(
+    present: set[tuple[str, str]],
+    lower_is_better: Collection[Key],
+    higher_is_better: Collection[Key],
+    instruments: Instruments | None,
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(better, where it comes from) per (instrument, scale): the parameters, else the instruments' data.
+
+    ``better`` is "higher", "lower" or :data:`UNKNOWN`; the source "given", "instrument" or "".
+    """
+    both = [k for k in lower_is_better if k in set(higher_is_better)]
+    if both:
+        raise ValueError(f"Expected an instrument in lower_is_better or in higher_is_better, not both, but got "
+                         f"{', '.join(map(repr, both))} in both.")
+    known = default_instruments() if instruments is None else instruments
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    unknown: list[str] = []
+    for instrument, scale in sorted(present):
+        if _in(lower_is_better, instrument, scale):
+            out[(instrument, scale)] = ("lower", "given")
+        elif _in(higher_is_better, instrument, scale):
+            out[(instrument, scale)] = ("higher", "given")
+        elif (better := known.better(instrument, scale)) is not None:
+            out[(instrument, scale)] = (better, "instrument")
+        else:
+            out[(instrument, scale)] = (UNKNOWN, "")
+            unknown.append(_label(instrument, scale))
+    if unknown:
+        warnings.warn(
+            f"Expected to know which way is better on every instrument, but not on {', '.join(unknown)} (not among "
+            "the known instruments, or a scale without a direction); its change is reported without 'improved' or "
+            "'deteriorated'. Declare it with lower_is_better=[...] or higher_is_better=[...].",
+            stacklevel=3,
+        )
+    return out
+
+
+def _instrument_value(instruments: Instruments | None, attr: str, instrument: str, scale: str) -> float | None:
+    """A scale's ``reliability`` or ``normative_sd`` from the instruments' data, if it gives one."""
+    found = (default_instruments() if instruments is None else instruments).scale(instrument, scale)
+    return None if found is None else getattr(found, attr)
 
 
 def _wide(df: pd.DataFrame, pre: str, post: str) -> pd.DataFrame:
@@ -319,8 +371,10 @@ def pre_post(
     reliability: Mapping[Key, float] | None = None,
     sd_pre: Mapping[Key, float] | None = None,
     lower_is_better: Collection[Key] = (),
+    higher_is_better: Collection[Key] = (),
     cutoffs: Mapping[Key, float] | None = None,
     critical: float = 1.96,
+    instruments: Instruments | None = None,
 ) -> pd.DataFrame:
     """Each case's pre and post score per instrument, with Jacobson & Truax's reliable change index.
 
@@ -334,13 +388,18 @@ def pre_post(
         The time points to compare (e.g. ``post="follow-up"``).
     reliability : mapping, optional
         Test-retest reliability ``r_xx`` (0 <= r < 1) per instrument name, or per
-        ``(instrument, scale)`` (which wins). Instruments without one get no RCI
+        ``(instrument, scale)`` (which wins); else the instrument's own, where its data
+        gives one (:mod:`workbench.instruments`). Instruments without one get no RCI
         (``direction`` ``"not assessed"``) and a warning.
     sd_pre : mapping, optional
-        The SD ``s1`` of pre scores per instrument (a normative or published value);
-        otherwise the SD of this sample's pre scores across cases (``sd_source`` says which).
-    lower_is_better : collection of str or (str, str)
-        Instruments (or instrument scales) on which a decrease is an improvement.
+        The SD ``s1`` of pre scores per instrument (a normative or published value); else
+        the instrument's normative SD where its data gives one; else the SD of this sample's
+        pre scores across cases (``sd_source``: "given", "instrument" or "sample").
+    lower_is_better, higher_is_better : collection of str or (str, str)
+        Instruments (or instrument scales) on which a decrease (an increase) is an
+        improvement. Without them, the direction comes from the instrument
+        (``instruments``); an instrument whose direction is not known gets ``better``
+        ``"unknown"``, no ``improvement`` and a warning.
     cutoffs : mapping, optional
         A cutoff score per instrument (see :func:`jt_cutoff`) for clinically significant
         change: adds ``cutoff``, ``functional_pre``, ``functional_post``,
@@ -348,14 +407,19 @@ def pre_post(
         (recovered / improved / unchanged / deteriorated).
     critical : float
         ``|RC|`` above this is reliable (1.96: p < .05 two-sided).
+    instruments : Instruments, optional
+        Where directions, reliabilities and normative SDs of known instruments come from
+        (default: the shipped ones, :func:`workbench.instruments.default_instruments`).
 
     Returns
     -------
     DataFrame
         One row per case, instrument and scale: ``case, [case_id,] instrument, scale,
-        label, pre, post, change`` (post - pre), ``better`` ("higher"/"lower"),
-        ``improvement`` (change signed so that positive is better), ``sd_pre``,
-        ``sd_source``, ``reliability``, ``se_measurement``, ``s_diff``, ``rc_threshold``
+        label, pre, post, change`` (post - pre), ``better`` ("higher", "lower" or
+        "unknown"), ``better_source`` ("given", "instrument" or ""), ``improvement``
+        (change signed so that positive is better; NaN when the direction is unknown),
+        ``sd_pre``, ``sd_source``, ``reliability``, ``reliability_source``,
+        ``se_measurement``, ``s_diff``, ``rc_threshold``
         (the smallest raw change that is reliable, ``critical * s_diff``), ``rci``,
         ``reliable`` and ``direction`` (one of :data:`DIRECTIONS`); ``attrs["params"]``
         records the parameters.
@@ -371,32 +435,37 @@ def pre_post(
     >>> import pandas as pd
     >>> m = pd.DataFrame({"case": ["A", "A"], "instrument": ["PSI-SF"] * 2, "time_point": ["pre", "post"],
     ...                   "value": [112.0, 88.0]})
-    >>> row = pre_post(m, reliability={"PSI-SF": 0.84}, sd_pre={"PSI-SF": 20.0},
-    ...                lower_is_better={"PSI-SF"}).iloc[0]
-    >>> round(float(row.rci), 2), row.direction
-    (-2.12, 'improved')
+    >>> row = pre_post(m, reliability={"PSI-SF": 0.84}, sd_pre={"PSI-SF": 20.0}).iloc[0]
+    >>> row.better, row.better_source, round(float(row.rci), 2), row.direction
+    ('lower', 'instrument', -2.12, 'improved')
     """
     if not (_real(critical) and critical > 0):
         raise ValueError(f"Expected a positive critical value, but got {critical!r}.")
-    lower_is_better = _keys(lower_is_better)
+    lower_is_better, higher_is_better = _keys(lower_is_better), _keys(higher_is_better)
     df = _check_measures(measures)
     _check_time_points(df, pre, post)
     present = set(zip(df["instrument"], df["scale"], strict=True))
     for name, option in (("reliability", reliability), ("sd_pre", sd_pre), ("lower_is_better", lower_is_better),
-                         ("cutoffs", cutoffs)):
+                         ("higher_is_better", higher_is_better), ("cutoffs", cutoffs)):
         if option:
             _warn_unused(name, option, present)
+    directions = _directions(present, lower_is_better, higher_is_better, instruments)
     wide = _wide(df, pre, post)
 
     rows: list[dict[str, Any]] = []
     no_reliability: list[str] = []
     for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=False):
-        lower = _in(lower_is_better, instrument, scale)
+        better, better_source = directions[(instrument, scale)]
         r = _lookup(reliability, instrument, scale)
+        r_source = "given"
+        if r is None and (r := _instrument_value(instruments, "reliability", instrument, scale)) is not None:
+            r_source = "instrument"
         if r is not None and not (_real(r) and 0 <= r < 1):
             raise ValueError(f"Expected a reliability in [0, 1) for {_label(instrument, scale)}, but got {r!r}.")
         s1 = _lookup(sd_pre, instrument, scale)
         source = "given"
+        if s1 is None and (s1 := _instrument_value(instruments, "normative_sd", instrument, scale)) is not None:
+            source = "instrument"
         if s1 is None:
             pre_scores = g["pre"].dropna()
             s1 = float(pre_scores.std(ddof=1)) if len(pre_scores) >= 2 else float("nan")
@@ -417,7 +486,7 @@ def pre_post(
         cutoff = _lookup(cutoffs, instrument, scale)
         for row in g.itertuples(index=False):
             change = row.post - row.pre
-            improvement = -change if lower else change
+            improvement = {"lower": -change, "higher": change}.get(better, float("nan"))
             rci = change / s_diff if s_diff > 0 else float("nan")
             complete = not (math.isnan(row.pre) or math.isnan(row.post))
             reliable = bool(abs(rci) > critical) if math.isfinite(rci) else False
@@ -425,6 +494,8 @@ def pre_post(
                 direction = "incomplete"
             elif not math.isfinite(rci):
                 direction = "not assessed"
+            elif reliable and better == UNKNOWN:
+                direction = "reliable, direction unknown"
             elif reliable:
                 direction = "improved" if improvement > 0 else "deteriorated"
             else:
@@ -434,13 +505,14 @@ def pre_post(
                 out["case_id"] = row.case_id
             out.update(
                 instrument=instrument, scale=scale, label=_label(instrument, scale), pre=row.pre, post=row.post,
-                change=change, better="lower" if lower else "higher", improvement=improvement, sd_pre=s1,
-                sd_source=source, reliability=float("nan") if r is None else float(r), se_measurement=se,
+                change=change, better=better, better_source=better_source, improvement=improvement, sd_pre=s1,
+                sd_source=source, reliability=float("nan") if r is None else float(r),
+                reliability_source="" if r is None else r_source, se_measurement=se,
                 s_diff=s_diff, rc_threshold=critical * s_diff, rci=rci,
                 reliable=reliable if complete and math.isfinite(rci) else pd.NA, direction=direction,
             )
             if cutoffs is not None:
-                out.update(_clinical(cutoff, row.pre, row.post, lower, direction))
+                out.update(_clinical(cutoff, row.pre, row.post, better, direction))
             rows.append(out)
     if no_reliability:
         warnings.warn(
@@ -456,6 +528,8 @@ def pre_post(
         "reliability": {str(k): v for k, v in (reliability or {}).items()},
         "sd_pre": {str(k): v for k, v in (sd_pre or {}).items()},
         "lower_is_better": sorted(str(k) for k in lower_is_better),
+        "higher_is_better": sorted(str(k) for k in higher_is_better),
+        "instruments": (default_instruments() if instruments is None else instruments).source,
         "cutoffs": None if cutoffs is None else {str(k): v for k, v in cutoffs.items()},
         "method": "Jacobson & Truax (1991): RC = (x2 - x1) / sqrt(2 (s1 sqrt(1 - r_xx))^2)",
     }
@@ -464,21 +538,22 @@ def pre_post(
 
 def _pre_post_columns(with_id: bool, with_cutoffs: bool) -> list[str]:
     cols = ["case"] + (["case_id"] if with_id else []) + [
-        "instrument", "scale", "label", "pre", "post", "change", "better", "improvement", "sd_pre", "sd_source",
-        "reliability", "se_measurement", "s_diff", "rc_threshold", "rci", "reliable", "direction",
+        "instrument", "scale", "label", "pre", "post", "change", "better", "better_source", "improvement", "sd_pre",
+        "sd_source", "reliability", "reliability_source", "se_measurement", "s_diff", "rc_threshold", "rci",
+        "reliable", "direction",
     ]
     if with_cutoffs:
         cols += ["cutoff", "functional_pre", "functional_post", "clinically_significant", "jt_category"]
     return cols
 
 
-def _clinical(cutoff: float | None, pre: float, post: float, lower: bool, direction: str) -> dict[str, Any]:
-    if cutoff is None or math.isnan(pre) or math.isnan(post):
+def _clinical(cutoff: float | None, pre: float, post: float, better: str, direction: str) -> dict[str, Any]:
+    if cutoff is None or better == UNKNOWN or math.isnan(pre) or math.isnan(post):
         return {"cutoff": float("nan") if cutoff is None else float(cutoff), "functional_pre": pd.NA,
                 "functional_post": pd.NA, "clinically_significant": pd.NA, "jt_category": pd.NA}
 
     def functional(x: float) -> bool:
-        return x < cutoff if lower else x > cutoff
+        return x < cutoff if better == "lower" else x > cutoff
 
     sig = direction == "improved" and not functional(pre) and functional(post)
     if direction == "deteriorated":
@@ -504,7 +579,9 @@ def effect_sizes(
     pre: str = "pre",
     post: str = "post",
     lower_is_better: Collection[Key] = (),
+    higher_is_better: Collection[Key] = (),
     confidence: float = 0.95,
+    instruments: Instruments | None = None,
 ) -> pd.DataFrame:
     """Paired effect sizes per instrument across cases: d_z, d_av, Hedges' g, CIs and the paired t-test.
 
@@ -514,11 +591,14 @@ def effect_sizes(
         Tidy scores as for :func:`pre_post`; only cases with both scores count.
     pre, post : str
         The time points to compare; change is ``post - pre``.
-    lower_is_better : collection of str or (str, str)
-        Instruments on which a decrease is an improvement (sets ``better`` and ``favours``;
-        the numbers keep the sign of ``post - pre``).
+    lower_is_better, higher_is_better : collection of str or (str, str)
+        Instruments on which a decrease (an increase) is an improvement; without them the
+        direction comes from the instrument, as in :func:`pre_post`. They set ``better`` and
+        ``favours``; the numbers keep the sign of ``post - pre``.
     confidence : float
         Level of the confidence intervals.
+    instruments : Instruments, optional
+        Where the directions of known instruments come from (default: the shipped ones).
 
     Returns
     -------
@@ -527,9 +607,10 @@ def effect_sizes(
         mean_post, sd_post, r_pre_post, mean_change, sd_change, change_ci_low,
         change_ci_high`` (t interval of the mean change), ``t, df, p`` (paired t-test),
         ``d_z, d_z_ci_low, d_z_ci_high`` (noncentral-t interval), ``g_z`` (``J(n-1) d_z``),
-        ``d_av, g_av`` (``J(2(n-1)) d_av``), ``better`` and ``favours``
-        ("improvement", "deterioration" or "no change"). Statistics that need two cases
-        or a non-zero SD are NaN. ``attrs["params"]`` records the methods.
+        ``d_av, g_av`` (``J(2(n-1)) d_av``), ``better`` ("higher", "lower" or "unknown"),
+        ``better_source`` and ``favours`` ("improvement", "deterioration", "no change" or
+        "direction unknown"). Statistics that need two cases or a non-zero SD are NaN.
+        ``attrs["params"]`` records the methods.
 
     Examples
     --------
@@ -539,35 +620,42 @@ def effect_sizes(
     >>> first, second = [9, 7, 8, 9, 8, 9, 9, 10, 9, 9], [9, 6, 7, 8, 7, 9, 8, 8, 8, 7]
     >>> m = pd.DataFrame({"case": [str(i) for i in range(10)] * 2, "instrument": "rating",
     ...                   "time_point": ["pre"] * 10 + ["post"] * 10, "value": second + first})
-    >>> r = effect_sizes(m).iloc[0]
+    >>> r = effect_sizes(m, higher_is_better=["rating"]).iloc[0]
     >>> round(float(r.t), 2), round(float(r.d_z), 2), round(float(r.d_av), 2), round(float(r.g_av), 2)
     (4.74, 1.5, 1.13, 1.08)
     """
     if not (_real(confidence) and 0 < confidence < 1):
         raise ValueError(f"Expected a confidence level between 0 and 1, but got {confidence!r}.")
-    lower_is_better = _keys(lower_is_better)
+    lower_is_better, higher_is_better = _keys(lower_is_better), _keys(higher_is_better)
     df = _check_measures(measures)
     _check_time_points(df, pre, post)
-    if lower_is_better:
-        _warn_unused("lower_is_better", lower_is_better, set(zip(df["instrument"], df["scale"], strict=True)))
+    present = set(zip(df["instrument"], df["scale"], strict=True))
+    for name, option in (("lower_is_better", lower_is_better), ("higher_is_better", higher_is_better)):
+        if option:
+            _warn_unused(name, option, present)
+    directions = _directions(present, lower_is_better, higher_is_better, instruments)
     wide = _wide(df, pre, post)
     rows = []
     for (instrument, scale), g in wide.groupby(["instrument", "scale"], sort=False):
         both = g.dropna(subset=["pre", "post"])
         x1, x2 = both["pre"].to_numpy(float), both["post"].to_numpy(float)
+        better, better_source = directions[(instrument, scale)]
         rows.append({"instrument": instrument, "scale": scale, "label": _label(instrument, scale),
-                     **_paired(x1, x2, confidence), "better": "lower" if _in(lower_is_better, instrument, scale)
-                     else "higher"})
+                     **_paired(x1, x2, confidence), "better": better, "better_source": better_source})
     columns = ["instrument", "scale", "label", "n", "mean_pre", "sd_pre", "mean_post", "sd_post", "r_pre_post",
                "mean_change", "sd_change", "change_ci_low", "change_ci_high", "t", "df", "p", "d_z", "d_z_ci_low",
-               "d_z_ci_high", "g_z", "d_av", "g_av", "better", "favours"]
+               "d_z_ci_high", "g_z", "d_av", "g_av", "better", "better_source", "favours"]
     out = pd.DataFrame(rows, columns=columns)
     if len(out):
-        sign = np.where(out["better"] == "lower", -1.0, 1.0) * np.sign(out["mean_change"].to_numpy(float))
-        out["favours"] = np.select([sign > 0, sign < 0], ["improvement", "deterioration"], "no change")
+        sign = out["better"].map({"lower": -1.0, "higher": 1.0}).to_numpy(float) * np.sign(
+            out["mean_change"].to_numpy(float))
+        out["favours"] = np.select([out["better"] == UNKNOWN, sign > 0, sign < 0],
+                                   ["direction unknown", "improvement", "deterioration"], "no change")
     out["n"] = out["n"].astype("int64")
     out.attrs["params"] = {
         "pre": pre, "post": post, "confidence": confidence, "lower_is_better": sorted(str(k) for k in lower_is_better),
+        "higher_is_better": sorted(str(k) for k in higher_is_better),
+        "instruments": (default_instruments() if instruments is None else instruments).source,
         "hedges_correction": "exact J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)); g_z df = n-1, g_av df = 2(n-1)",
         "d_z_ci": "noncentral t inversion (scipy.stats.nct), limits / sqrt(n)",
         "test": "paired t-test (scipy.stats.ttest_rel), two-sided",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import hashlib
 import json
 import logging
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
     from workbench.report.pdf import PdfPrinter
     from workbench.store import Project
 
-__all__ = ["FORMATS", "KINDS", "ReportResult", "build", "normalise_kind", "template_path"]
+__all__ = ["FORMATS", "KINDS", "OWN_PARAMETERS", "ReportResult", "build", "check_parameters", "normalise_kind",
+           "template_parameters", "template_path"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,72 @@ def normalise_kind(kind: str) -> str:
         raise ValueError(f"Invalid value for the 'kind' parameter. Allowed values are {allowed}, but got {kind!r} "
                          "instead.")
     return k
+
+
+#: Parameters that :func:`build` sets from its own arguments (not through ``params``).
+OWN_PARAMETERS: dict[str, str] = {"project": "the project argument", "case": "case (--case)",
+                                  "session": "session (--session)", "blur_faces": "blur_faces (--blur-faces)",
+                                  "author": "author (--author)", "generated_at": "generated_at (--generated-at)"}
+
+
+def template_parameters(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The parameters a report template declares: name -> default, from its cell tagged ``parameters``.
+
+    Only plain assignments of literals count (``window_ms = 3000``, ``lower_is_better = []``).
+    """
+    import ast
+
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            found: dict[str, Any] = {}
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    try:
+                        found[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+            return found
+    return {}
+
+
+def _type_name(value: Any) -> str:
+    return {list: "a list", dict: "a mapping", bool: "true or false", int: "a number", float: "a number",
+            str: "text"}.get(type(value), type(value).__name__)
+
+
+def check_parameters(kind: str, params: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    """Refuse a parameter the report template does not have, or one of another shape than its default.
+
+    A list or mapping default wants a list or mapping (on the command line: JSON, ``--param
+    'lower_is_better=["PSI-SF"]'``), a true/false default a boolean, a number a number; a text default
+    takes text or a number.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and what was expected (for an unknown name: the allowed names).
+    """
+    allowed = sorted(k for k in defaults if k not in OWN_PARAMETERS)
+    for name, value in params.items():
+        if name in OWN_PARAMETERS:
+            raise ValueError(f"Expected {name!r} through its own argument, {OWN_PARAMETERS[name]}, not as a parameter.")
+        if name not in defaults:
+            near = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"Invalid parameter {name!r} for the {kind} report.{hint} Allowed parameters are "
+                             f"{', '.join(allowed)}.")
+        default = defaults[name]
+        if isinstance(default, bool | list | dict):
+            ok = isinstance(value, type(default)) or (isinstance(default, list) and isinstance(value, tuple))
+        elif isinstance(default, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, str | int | float) and not isinstance(value, bool)
+        if not ok:
+            hint = f" (on the command line, JSON: --param '{name}=[\"...\"]')" if isinstance(default, list) else ""
+            got = f"the string {value!r}" if isinstance(value, str) else f"{_type_name(value)} ({value!r})"
+            raise ValueError(f"Invalid value for the '{name}' parameter of the {kind} report: expected "
+                             f"{_type_name(default)}{hint}, but got {got}.")
 
 
 def _formats(to: str | Sequence[str]) -> tuple[str, ...]:
@@ -107,7 +175,8 @@ class ReportResult:
     sidecar : Path
         The ``.json`` description beside the files (kind, case, checksums, generation time).
     info : dict
-        The cover: project, case, kind, date, author, scheme, generated_at, faces_blurred.
+        The cover: project, case, kind, date, author, scheme, generated_at, faces_blurred, and
+        ``missing``: what the report leaves out or marks as not recorded for want of a value.
     seconds : dict
         Time spent: ``execute``, ``html``, ``pdf`` (export and print), ``total``.
     """
@@ -318,7 +387,7 @@ def build(
     try:
         if out_dir is None and folder is None:
             raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
-        _check_target(store, kind, case, session)
+        session = _check_target(store, kind, case, session)
         if out_dir is not None:
             out = Path(out_dir)
         elif kind == "research":  # several cases: the project's reports folder
@@ -326,6 +395,8 @@ def build(
         else:  # the case's own folder, which a purge of the case empties
             out = store.case_folder(case, "reports")
         nb = nbformat.read(str(Path(template) if template else template_path(kind)), as_version=4)
+        extra = {str(k): _jsonable(v) for k, v in (params or {}).items()}
+        check_parameters(kind, extra, template_parameters(nb))
         parameters: dict[str, Any] = {
             "project": location,
             "case": "" if case is None else str(case),
@@ -334,7 +405,7 @@ def build(
             "author": author or "",
             "generated_at": when.isoformat(),
         }
-        parameters.update({str(k): _jsonable(v) for k, v in (params or {}).items()})
+        parameters.update(extra)
         from papermill.parameterize import parameterize_notebook
 
         for cell in nb.cells:  # papermill expects every cell to have tags
@@ -402,6 +473,7 @@ def build(
             "author": info.get("author", ""),
             "scheme": info.get("scheme", ""),
             "faces_blurred": bool(info.get("faces_blurred", blur_faces)),
+            "missing": list(info.get("missing", [])),
             "parameters": {k: v for k, v in parameters.items() if k not in ("project", "generated_at")},
             "workbench_version": __version__,
             "generated_at": when.isoformat(),
@@ -416,14 +488,17 @@ def build(
             opened.close()
 
 
-def _check_target(store: Project, kind: str, case: Any, session: Any) -> None:
-    """Fail fast (before a kernel starts) on an unknown case or session."""
-    from workbench.report.data import resolve_case, resolve_session
+def _check_target(store: Project, kind: str, case: Any, session: Any) -> Any:
+    """Fail fast (before a kernel starts) on an unknown case or session; the session to report on.
+
+    A supervision report without a session gets the case's only supervision session (its id).
+    """
+    from workbench.report.data import default_session, resolve_case, resolve_session
 
     if kind == "research":
         for c in [x.strip() for x in str(case or "").split(",") if x.strip()]:
             resolve_case(store, c)
-        return
+        return session
     if case in (None, ""):
         listing = ", ".join(c.pseudonym for c in store.cases()) or "none"
         raise ValueError(f"Expected a case for the {kind} report (--case), but got none. Cases: {listing}.")
@@ -431,9 +506,8 @@ def _check_target(store: Project, kind: str, case: Any, session: Any) -> None:
     if session not in (None, ""):
         resolve_session(store, found, session)
     elif kind == "supervision":
-        raise ValueError(f"Expected a session for the supervision report (--session), but got none. Sessions of "
-                         f"{found.pseudonym!r}: " + "; ".join(f"{s.id} ({s.kind.value}, {s.label!r})"
-                                                              for s in store.sessions(found)) + ".")
+        return default_session(store, found).id
+    return session
 
 
 def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -> str:

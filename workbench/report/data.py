@@ -19,7 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +31,7 @@ import pandas as pd
 
 from workbench.analysis.contingency import OUTCOMES, contingencies, contingency_summary
 from workbench.annotations import AnnotationTable
+from workbench.charts import better_phrase
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.model import Case, Comment, Moment, Recording, Session, SessionKind, Still
 from workbench.report import figures
@@ -46,6 +49,7 @@ __all__ = [
     "Research",
     "Supervision",
     "Verp",
+    "default_session",
     "resolve_case",
     "resolve_session",
 ]
@@ -106,8 +110,95 @@ def resolve_session(project: Project, case: Case, session: Session | int | str) 
     return found[0]
 
 
+def default_session(project: Project, case: Case, kind: SessionKind = SessionKind.SUPERVISION) -> Session:
+    """The case's only session of ``kind``, for a report that needs one and was given none.
+
+    Raises
+    ------
+    ValueError
+        If the case has none or several (the message lists them: id, label, date).
+    """
+    sessions = project.sessions(case)
+    found = [s for s in sessions if s.kind == kind]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listing = "; ".join(f"{s.id} {s.label!r} ({s.date.isoformat()})" for s in found)
+        raise ValueError(f"Expected a session for the {kind.value} report (--session: an id, label or date), but case "
+                         f"{case.pseudonym!r} has {len(found)} {kind.value} sessions: {listing}.")
+    raise ValueError(f"Expected a session for the {kind.value} report (--session: an id, label or date), but case "
+                     f"{case.pseudonym!r} has no {kind.value} session. Its sessions: {_sessions_listing(sessions)}.")
+
+
 def _frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(columns))
+
+
+def _instrument_names(name: str, value: Any, instruments: Sequence[str]) -> tuple[str, ...]:
+    """A report parameter that lists instruments: a list of names, each among ``instruments`` (any case).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and what was expected (a bare string is refused: it is not a list).
+    """
+    from workbench.instruments import normalise_name
+
+    example = f'{name}=\'["{instruments[0] if instruments else "PSI-SF"}"]\''
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+        got = f"the string {value!r}" if isinstance(value, str) else repr(value)
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected a list of instrument names (on the "
+                         f"command line, JSON: --param {example}), but got {got}.")
+    by_key = {normalise_name(i): i for i in instruments}
+    unknown = [v for v in value if normalise_name(v) not in by_key]
+    if unknown:
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected instruments among the measures "
+                         f"({', '.join(instruments) or 'none'}), but got {', '.join(map(repr, unknown))}.")
+    return tuple(dict.fromkeys(by_key[normalise_name(v)] for v in value))
+
+
+def _instrument_numbers(name: str, value: Any, instruments: Sequence[str], what: str,
+                        ok: Callable[[float], bool]) -> dict[str, float]:
+    """A report parameter that maps instruments to numbers (``{"PSI-SF": 0.84}``), each checked with ``ok``."""
+    from workbench.instruments import normalise_name
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"Invalid value for the '{name}' parameter: expected a mapping of instrument to number (on "
+                         f"the command line, JSON: --param '{name}={{\"PSI-SF\": ...}}'), but got {value!r}.")
+    by_key = {normalise_name(i): i for i in instruments}
+    out: dict[str, float] = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or normalise_name(key) not in by_key:
+            raise ValueError(f"Invalid value for the '{name}' parameter: expected instruments among the measures "
+                             f"({', '.join(instruments) or 'none'}), but got {key!r}.")
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number) \
+                or not ok(number):
+            raise ValueError(f"Invalid value for the '{name}' parameter: expected {what} for {key!r}, but got "
+                             f"{number!r}.")
+        out[by_key[normalise_name(key)]] = float(number)
+    return out
+
+
+def _change_word(improvement: float, better: str) -> str:
+    """What a change is on an instrument: improvement, deterioration, no change or direction unknown."""
+    if better not in ("higher", "lower"):
+        return "direction unknown"
+    if improvement is None or (isinstance(improvement, float) and math.isnan(improvement)):
+        return "incomplete"
+    return "improvement" if improvement > 0 else "deterioration" if improvement < 0 else "no change"
+
+
+def _with_ci(value: float, low: float, high: float) -> str | None:
+    """``"-1.91 (-3.94 to 0.17)"``; the value alone without an interval; None without a value."""
+    if value is None or math.isnan(value):
+        return None
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{value:.2f}"
+    return f"{value:.2f} ({low:.2f} to {high:.2f})"
 
 
 # -- the base ------------------------------------------------------------------------------------------
@@ -178,8 +269,17 @@ class ReportData:
         """Who is named as author when none is given."""
         return ""
 
+    def missing(self) -> list[str]:
+        """What the report leaves out (or marks as not recorded) for want of a value, and how to give it.
+
+        Nothing here appears in the report as a placeholder to fill in: it is left out or said plainly.
+        ``workbench report`` prints these for whoever builds the report.
+        """
+        return []
+
     def cover_info(self, **extra: Any) -> dict[str, Any]:
-        """The cover page: project, case pseudonym, kind, date, author, scheme and generation time."""
+        """The cover page: project, case pseudonym, kind, date, author, scheme and generation time (and, not
+        shown, what is :meth:`missing`)."""
         info: dict[str, Any] = {
             "title": f"{KIND_LABELS[self.kind]}" + (f" — {self.pseudonym}" if self.pseudonym else ""),
             "project": self.project_title,
@@ -191,6 +291,7 @@ class ReportData:
             "scheme": f"{self.scheme.id} v{self.scheme.version}",
             "generated_at": self.generated_at,
             "faces_blurred": self.blur_faces,
+            "missing": self.missing(),
         }
         info.update(extra)
         return info
@@ -343,7 +444,9 @@ class ReportData:
         out["% attuned"] = 100 * summary["p_attuned"]
         out["attuned / min"] = summary["attuned_per_min"]
         out["median reception latency (ms)"] = summary["reception_latency_median_ms"]
-        return out.rename(columns={"who": "initiator → partner"})
+        out = out.rename(columns={"who": "initiator → partner"})
+        out.attrs["digits"] = {"% attuned": 0, "attuned / min": 1, "median reception latency (ms)": 0}
+        return out
 
 
 # -- micro-analysis ------------------------------------------------------------------------------------
@@ -516,14 +619,14 @@ class Supervision(ReportData):
     ----------
     project, case
         See :class:`ReportData`.
-    session : Session, int or str
-        The supervision session (or the filming session whose recordings were reviewed). A
-        supervision session without recordings reviews the recordings of the case's filming
-        sessions of the same cycle.
+    session : Session, int or str, optional
+        The supervision session (or the filming session whose recordings were reviewed); by
+        default the case's only supervision session. A supervision session without recordings
+        reviews the recordings of the case's filming sessions of the same cycle.
     trainee, supervisor : str
         The coders to compare.
     duration_min : int, optional
-        How long the supervision took (minutes); left blank to fill in if not given.
+        How long the supervision took (minutes); "not recorded" if not given.
     unit_ms, tolerance_ms : int
         Time unit for kappa and onset tolerance for event agreement.
     signed_off_by : str, optional
@@ -537,7 +640,7 @@ class Supervision(ReportData):
         project: Project,
         case: Case | int | str,
         *,
-        session: Session | int | str,
+        session: Session | int | str | None = None,
         trainee: str = "trainee",
         supervisor: str = "supervisor",
         duration_min: float | None = None,
@@ -550,11 +653,8 @@ class Supervision(ReportData):
         super().__init__(project, case, **kwargs)
         if self.case is None:
             raise ValueError("Expected a case for the supervision report, but got none.")
-        if session in (None, ""):
-            sessions = project.sessions(self.case)
-            raise ValueError(f"Expected a session for the supervision report, but got none. Sessions of case "
-                             f"{self.pseudonym!r}: {_sessions_listing(sessions)}.")
-        self.session = resolve_session(project, self.case, session)
+        self.session = (default_session(project, self.case) if session in (None, "")
+                        else resolve_session(project, self.case, session))
         self.trainee, self.supervisor = trainee, supervisor
         self.duration_min = None if duration_min in (None, "") else float(duration_min)  # type: ignore[arg-type]
         self.unit_ms, self.tolerance_ms, self.window_ms = int(unit_ms), int(tolerance_ms), int(window_ms)
@@ -588,9 +688,14 @@ class Supervision(ReportData):
     def default_author(self) -> str:
         return self.supervisor
 
+    def missing(self) -> list[str]:
+        if self.duration_min is None:
+            return ["the supervision's duration (shown as 'not recorded'; give it with --param duration_min=MINUTES)"]
+        return []
+
     def details(self) -> pd.DataFrame:
         """The supervision record's facts as a two-column table."""
-        duration = f"{self.duration_min:g} min" if self.duration_min is not None else "(to fill in) ____ min"
+        duration = f"{self.duration_min:g} min" if self.duration_min is not None else "not recorded"
         reviewed = "; ".join(f"{self.recording_label(r)} ({fmt_ms(r.duration_ms)})" for r in self.recordings)
         rows = [
             ("case", self.pseudonym),
@@ -682,10 +787,10 @@ class Supervision(ReportData):
                 s = self.contingency_rows(rec, coder, self.window_ms)
                 if not s.empty:
                     frames.append(s)
+        extra = ["recording", "coder"] if len(self.recordings) > 1 else ["coder"]
         if not frames:
-            return self.contingency_display(pd.DataFrame(), ["recording", "coder"])
-        s = pd.concat(frames, ignore_index=True)
-        return self.contingency_display(s, ["recording", "coder"])
+            return self.contingency_display(pd.DataFrame(), extra)
+        return self.contingency_display(pd.concat(frames, ignore_index=True), extra)
 
     def side_by_side_chart(self) -> alt.Chart:
         """How each coder's micro-analysis classifies the initiatives."""
@@ -739,9 +844,25 @@ class Verp(MicroAnalysis):
 
     Takes the parameters of :class:`MicroAnalysis`; without a session, every recording of the
     case (all cycles) is included.
+
+    Parameters
+    ----------
+    reflection : str, optional
+        The professional's closing reflection across the cycles ("Looking back"); the report
+        leaves the section out without one.
     """
 
     kind = "verp"
+
+    def __init__(self, project: Project, case: Case | int | str, *, reflection: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(project, case, **kwargs)
+        self.reflection = (reflection or "").strip()
+
+    def missing(self) -> list[str]:
+        if not self.reflection:
+            return ["the closing reflection, 'Looking back' (left out; give it with --param reflection=TEXT)"]
+        return []
 
     def report_date(self) -> str:
         dates = [self.project.session(r.session_id).date for r in self.recordings]
@@ -776,8 +897,10 @@ class Verp(MicroAnalysis):
                 "reflections": sum(1 for m in moments if m.reflection),
                 "% initiatives attuned": None if attuned is None else 100 * attuned,
             })
-        return _frame(rows, ["cycle", "dates", "sessions", "recordings", "moments", "reflections",
-                             "% initiatives attuned"])
+        out = _frame(rows, ["cycle", "dates", "sessions", "recordings", "moments", "reflections",
+                            "% initiatives attuned"])
+        out.attrs["digits"] = {"% initiatives attuned": 0}
+        return out
 
     def progress(self) -> pd.DataFrame:
         """Contingency summary per cycle and actor pair (how attuned the interaction is, cycle by cycle)."""
@@ -814,10 +937,23 @@ class Research(ReportData):
         Whose coding the contingencies use (default: the coder with the most annotations).
     pre, post : str
         The measure time points to compare.
-    lower_is_better : sequence of str
-        Instruments on which a decrease is an improvement (e.g. a stress index).
+    lower_is_better, higher_is_better : list of str, optional
+        Instruments on which a decrease (an increase) is an improvement. Which way is better
+        comes from each instrument's data (:mod:`workbench.instruments`); these declare it for
+        an instrument it does not know, or override it (research use). Each must name an
+        instrument among the measures.
+    reliability, normative_sd : dict, optional
+        Test-retest reliability (0 <= r < 1) and normative SD (> 0) per instrument, from its
+        manual, for the reliable change index (Jacobson & Truax, 1991).
     window_ms : int
         Answer window for the contingencies.
+
+    Raises
+    ------
+    ValueError
+        For a parameter of the wrong shape (a bare string where a list is expected, a value out
+        of range) or naming an instrument that is not among the measures; the message names the
+        parameter and what was expected.
     """
 
     kind = "research"
@@ -831,6 +967,9 @@ class Research(ReportData):
         pre: str = "pre",
         post: str = "post",
         lower_is_better: Sequence[str] = (),
+        higher_is_better: Sequence[str] = (),
+        reliability: Mapping[str, float] | None = None,
+        normative_sd: Mapping[str, float] | None = None,
         window_ms: int = 3000,
         **kwargs: Any,
     ) -> None:
@@ -841,7 +980,17 @@ class Research(ReportData):
         if not self.cases:
             raise NotFoundError("Expected cases to compare, but the project has none.")
         self.pre, self.post = pre, post
-        self.lower_is_better = tuple(lower_is_better)
+        instruments = sorted(set(self.measures()["instrument"]))
+        self.lower_is_better = _instrument_names("lower_is_better", lower_is_better, instruments)
+        self.higher_is_better = _instrument_names("higher_is_better", higher_is_better, instruments)
+        both = set(self.lower_is_better) & set(self.higher_is_better)
+        if both:
+            raise ValueError(f"Expected an instrument in 'lower_is_better' or in 'higher_is_better', not in both, but "
+                             f"got {', '.join(map(repr, sorted(both)))} in both.")
+        self.reliability = _instrument_numbers("reliability", reliability, instruments, "a reliability r in [0, 1)",
+                                               lambda r: 0 <= r < 1)
+        self.normative_sd = _instrument_numbers("normative_sd", normative_sd, instruments, "a positive SD",
+                                                lambda sd: sd > 0)
         self.window_ms = int(window_ms)
         counts: dict[str, int] = {}
         for c in self.cases:
@@ -870,49 +1019,113 @@ class Research(ReportData):
         m = m[m["case"].isin([c.pseudonym for c in self.cases])]
         return m.drop(columns=["id", "case_id"]).reset_index(drop=True)
 
-    def outcomes(self) -> pd.DataFrame:
-        """Pre and post per case and instrument, with change (and reliable change when known)."""
-        m = self.measures()
-        try:
-            from workbench.analysis.outcomes import pre_post
-        except ImportError:  # pragma: no cover - the outcomes module ships with the workbench
-            pre_post = None
-        if pre_post is not None:
-            import warnings
+    def _outcome_options(self) -> dict[str, Any]:
+        return {"pre": self.pre, "post": self.post, "lower_is_better": self.lower_is_better,
+                "higher_is_better": self.higher_is_better}
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # no reliabilities given: no RCI, said in the report
-                pp = pre_post(m, pre=self.pre, post=self.post, lower_is_better=self.lower_is_better)
-            cols = ["case", "instrument", "scale", "pre", "post", "change", "better"]
-            return pp[[c for c in cols if c in pp]].rename(columns={"pre": self.pre, "post": self.post})
-        wide = m.pivot_table(index=["case", "instrument", "scale"], columns="time_point", values="value",
-                             aggfunc="first").reset_index()
-        wide["change"] = wide.get(self.post) - wide.get(self.pre)
-        return wide[["case", "instrument", "scale", self.pre, self.post, "change"]]
+    @cached_property
+    def _pre_post(self) -> pd.DataFrame:
+        from workbench.analysis.outcomes import pre_post
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what is not known (direction, reliability) is said in the report
+            return pre_post(self.measures(), reliability=self.reliability or None, sd_pre=self.normative_sd or None,
+                            **self._outcome_options())
+
+    def outcomes(self) -> pd.DataFrame:
+        """Pre and post per case and instrument: change, which way is better and what the change is.
+
+        With a reliability for an instrument (:attr:`reliability` or the instrument's data), its
+        reliable change index (Jacobson & Truax, 1991) and verdict too.
+        """
+        pp = self._pre_post
+        out = pd.DataFrame({
+            "case": pp["case"], "instrument": pp["instrument"], "scale": pp["scale"],
+            self.pre: pp["pre"], self.post: pp["post"], "change": pp["change"],
+            "better": [better_phrase(b) for b in pp["better"]],
+            "the change is": [_change_word(i, b) for i, b in zip(pp["improvement"], pp["better"], strict=True)],
+        })
+        if pp["reliability"].notna().any():
+            out["RCI"] = pp["rci"]
+            out["reliable change"] = pp["direction"].astype(str)
+        return out
 
     def effect_sizes(self) -> pd.DataFrame:
-        """Per instrument across cases: n, mean pre and post, mean change, d_z (with CI) and p."""
-        m = self.measures()
+        """Per instrument across cases: n, mean pre and post, mean change, d_z with its CI, g_z, p, favours."""
         from workbench.analysis.outcomes import effect_sizes
 
-        es = effect_sizes(m, pre=self.pre, post=self.post, lower_is_better=self.lower_is_better)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an unknown direction is said in the report
+            es = effect_sizes(self.measures(), **self._outcome_options())
         out = pd.DataFrame({
-            "instrument": es["instrument"] + " (" + es["scale"].astype(str) + ")",
+            "instrument": es["instrument"] + [f" ({s})" if s else "" for s in es["scale"]],
             "n": es["n"],
             f"mean {self.pre}": es["mean_pre"],
             f"mean {self.post}": es["mean_post"],
             "mean change": es["mean_change"],
-            "d_z": es["d_z"],
-            "d_z 95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(es["d_z_ci_low"], es["d_z_ci_high"], strict=True)],
+            "d_z (95% CI)": [_with_ci(d, lo, hi) for d, lo, hi in zip(es["d_z"], es["d_z_ci_low"], es["d_z_ci_high"],
+                                                                        strict=True)],
             "g_z": es["g_z"],
             "p": es["p"],
             "favours": es["favours"],
         })
+        out.attrs["digits"] = {f"mean {self.pre}": 1, f"mean {self.post}": 1, "mean change": 1, "g_z": 2, "p": 3}
         return out
 
+    def directions(self) -> pd.DataFrame:
+        """Which way is better on each instrument's scales, and where that comes from (one row per instrument)."""
+        from workbench.instruments import default_instruments
+
+        known = default_instruments()
+        rows = []
+        for instrument, g in self._pre_post.groupby("instrument", sort=True):
+            firsts = g.drop_duplicates("scale")
+            scales = "; ".join(f"{s}: {better_phrase(b)}" if s else better_phrase(b)
+                               for s, b in zip(firsts["scale"], firsts["better"], strict=True))
+            sources = set(firsts["better_source"])
+            found = known.find(instrument)
+            basis = []
+            if "instrument" in sources and found is not None:
+                basis.append(f"{found.title}: {found.source}")
+            if "given" in sources:
+                basis.append("declared in this report's parameters")
+            if "" in sources:
+                basis.append("not known: the instrument (or scale) is not among the workbench's instruments; name it "
+                             "in the report's 'lower_is_better' or 'higher_is_better' parameter to declare it")
+            rows.append({"instrument": instrument, "which way is better": scales, "source": " ".join(basis)})
+        return _frame(rows, ["instrument", "which way is better", "source"])
+
+    def unknown_directions(self) -> list[str]:
+        """The instruments (with scale) whose better direction is not known."""
+        pp = self._pre_post
+        unknown = pp[pp["better"] == "unknown"]
+        return sorted({i + (f" ({s})" if s else "") for i, s in zip(unknown["instrument"], unknown["scale"],
+                                                                    strict=True)})
+
+    def rci_note(self) -> str:
+        """How reliable change was (or could not be) assessed, in one paragraph."""
+        pp = self._pre_post
+        have = sorted(set(pp.loc[pp["reliability"].notna(), "instrument"]))
+        lacking = sorted(set(pp.loc[pp["reliability"].isna(), "instrument"]))
+        parts = []
+        if have:
+            parts.append(f"Reliable change (Jacobson & Truax, 1991) for {', '.join(have)}, with the test-retest "
+                         "reliabilities given.")
+        if lacking:
+            parts.append(f"No reliable change index for {', '.join(lacking)}: it needs the instrument's test-retest "
+                         "reliability from its manual (the report's 'reliability' parameter).")
+        return " ".join(parts)
+
     def outcome_chart(self) -> alt.FacetChart:
-        """Each case's scores before and after, per instrument."""
-        return figures.pre_post_chart(self.measures(), points=(self.pre, self.post))
+        """Each case's scores before and after, one panel per instrument and scale (titled with which way is
+        better)."""
+        better = {(i, sc): b for i, sc, b in zip(self._pre_post["instrument"], self._pre_post["scale"],
+                                                  self._pre_post["better"], strict=True)}
+        m = self.measures()
+        m["panel"] = [f"{i} · {sc} ({better_phrase(better.get((i, sc), 'unknown'))})" if sc
+                      else f"{i} ({better_phrase(better.get((i, sc), 'unknown'))})"
+                      for i, sc in zip(m["instrument"], m["scale"], strict=True)]
+        return figures.pre_post_chart(m, points=(self.pre, self.post), facet="panel")
 
     def phases(self, case: Case) -> list[tuple[str, Recording]]:
         """The case's filmed recordings as (phase, recording): first filming ``pre``, last ``post``."""

@@ -15,6 +15,7 @@ It is a normal nbconvert exporter, so it also works on the command line::
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from typing import Any
@@ -57,17 +58,18 @@ def _inline(md: str) -> str:
 class HeadingAnchors(Preprocessor):
     """Give each Markdown heading (levels 1-3) a stable id and list them for the table of contents.
 
-    Headings become HTML headings ``<hN id="sec-K">`` in the cell source; ``resources["wb"]["toc"]``
-    gets ``{"level", "text", "id"}`` for levels 2 and 3 (level 1 is the title on the cover).
+    Headings of Markdown cells, and of Markdown a code cell displays (``show_markdown``: a section
+    shown only when there is something to put in it), become HTML headings ``<hN id="sec-K">``;
+    ``resources["wb"]["toc"]`` gets ``{"level", "text", "id"}`` for levels 2 and 3 (level 1 is the
+    title on the cover).
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         toc: list[dict[str, Any]] = []
-        k = 0
-        for cell in nb.cells:
-            if cell.cell_type != "markdown":
-                continue
-            lines = cell.source.splitlines()
+        count = itertools.count(1)
+
+        def anchor(source: str) -> str:
+            lines = source.splitlines()
             fenced = False
             for i, line in enumerate(lines):
                 if _FENCE.match(line):
@@ -76,14 +78,22 @@ class HeadingAnchors(Preprocessor):
                 m = None if fenced else _HEADING.match(line)
                 if m is None:
                     continue
-                k += 1
                 level, text = len(m.group(1)), m.group(2)
-                anchor = f"sec-{k}"
-                lines[i] = f'<h{level} id="{anchor}">{_inline(text)}</h{level}>\n'
+                name = f"sec-{next(count)}"
+                lines[i] = f'<h{level} id="{name}">{_inline(text)}</h{level}>\n'
                 if level in (2, 3):
                     plain = re.sub(r"<[^>]+>", "", _inline(text))
-                    toc.append({"level": level, "text": html.unescape(plain), "id": anchor})
-            cell.source = "\n".join(lines)
+                    toc.append({"level": level, "text": html.unescape(plain), "id": name})
+            return "\n".join(lines)
+
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = anchor(cell.source)
+            elif cell.cell_type == "code":
+                for out in cell.get("outputs", []):
+                    data = out.get("data", {})
+                    if "text/markdown" in data and not ({COVER_MIME, CHART_MIME, "text/html"} & set(data)):
+                        data["text/markdown"] = anchor(data["text/markdown"])
         resources.setdefault("wb", {})["toc"] = toc
         return nb, resources
 

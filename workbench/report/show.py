@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,9 @@ __all__ = [
 COVER_MIME = "application/vnd.vig-workbench.cover+json"
 #: Output MIME type of a chart's Vega-Lite spec (beside its static ``image/svg+xml``).
 CHART_MIME = "application/vnd.vig-workbench.chart+json"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Tables with this many columns or more are set smaller (class ``wb-wide``) to fit an A4 page.
+WIDE_COLUMNS = 9
 
 
 def _display(bundle: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> None:
@@ -90,9 +94,11 @@ def table_html(
 ) -> str:
     """A tidy HTML table (``<table class="wb-table">``) with an optional caption.
 
-    Floats get ``digits`` decimals, missing values a dash, numbers are right-aligned; the
-    header repeats on every printed page.
+    Floats get ``digits`` decimals (or, per column, those of ``frame.attrs["digits"]``), missing
+    values a dash, numbers are right-aligned; the header repeats on every printed page. A table of
+    many columns gets the class ``wb-wide`` (smaller type, tighter cells) so that it fits the page.
     """
+    per_column = dict(frame.attrs.get("digits", {}))
     if index:
         frame = frame.reset_index()
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -102,15 +108,21 @@ def table_html(
         rows = []
         numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                    for c in frame.columns]
+        places = [per_column.get(c, digits) for c in frame.columns]
+
+        def td(value: Any, num: bool, places: int) -> str:
+            if num:
+                return f'<td class="num">{_cell(value, places)}</td>'
+            if isinstance(value, dt.date | pd.Timestamp) or (isinstance(value, str) and _ISO_DATE.match(value)):
+                return f'<td class="date">{_cell(value, places)}</td>'  # never broken at its hyphens
+            return f"<td>{_cell(value, places)}</td>"
+
         for values in frame.itertuples(index=False, name=None):
-            tds = "".join(
-                f'<td class="num">{_cell(v, digits)}</td>' if num else f"<td>{_cell(v, digits)}</td>"
-                for v, num in zip(values, numeric, strict=True)
-            )
+            tds = "".join(td(v, num, d) for v, num, d in zip(values, numeric, places, strict=True))
             rows.append(f"<tr>{tds}</tr>")
         body = "".join(rows)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    cls = f"wb-table {classes}".strip()
+    cls = " ".join(["wb-table", *(["wb-wide"] if len(frame.columns) >= WIDE_COLUMNS else []), classes]).strip()
     return f'<table class="{cls}">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 

@@ -213,6 +213,16 @@ def _text(value: Any, name: str, *, required: bool = True) -> str:
     return value
 
 
+def _numbered(name: str, taken: set[str]) -> str:
+    """``name``, or ``"name (2)"``, ``"name (3)"``, ... if it is taken."""
+    n = 1
+    found = name
+    while found in taken:
+        n += 1
+        found = f"{name} ({n})"
+    return found
+
+
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise ValueError(f"Expected {name} to be a finite number, but got {value!r}.")
@@ -1219,7 +1229,7 @@ class Project:
         kind: SessionKind | str,
         date: dt.date | str,
         cycle: int = 1,
-        label: str = "",
+        label: str | None = None,
     ) -> Session:
         """Add a session (filming, shared review or supervision) to a case.
 
@@ -1233,17 +1243,22 @@ class Project:
             The date (``"YYYY-MM-DD"`` accepted).
         cycle : int
             The VIG cycle (film -> micro-analysis -> shared review) this belongs to.
-        label : str
-            Free label.
+        label : str, optional
+            How reports and ``workbench info`` name the session, and one way to pick it
+            (``workbench report --session LABEL``). Default: ``"<kind> <date>"``
+            (``"filming 2026-03-02"``), numbered if the case has one of that name already.
         """
         values = {
             "kind": parse_enum(SessionKind, kind, "kind").value,
             "date": _date(date, "date"),
             "cycle": self._cycle(cycle),
-            "label": _text(label, "label", required=False),
+            "label": _text(label or "", "label", required=False),
         }
         with self._write() as conn:
             cid = self._case_id(conn, case)
+            if not values["label"].strip():
+                taken = conn.execute(sa.select(t.sessions.c.label).where(t.sessions.c.case_id == cid)).scalars()
+                values["label"] = _numbered(f"{values['kind']} {values['date'].isoformat()}", set(taken))
             row = conn.execute(sa.insert(t.sessions).values(case_id=cid, **values).returning(*t.sessions.c)).one()
             self._added(conn, "session", row)
         return _session(row)
@@ -1296,7 +1311,8 @@ class Project:
     # -- recordings -----------------------------------------------------------------------
 
     def add_recording(
-        self, session: Session | int, video_path: str | os.PathLike[str], *, copy: bool = True, label: str = ""
+        self, session: Session | int, video_path: str | os.PathLike[str], *, copy: bool = True,
+        label: str | None = None,
     ) -> Recording:
         """Register a video in a session: probe it, optionally copy it into ``<folder>/media/``.
 
@@ -1309,8 +1325,10 @@ class Project:
         copy : bool
             Copy the file into the project (stored relative to the folder, named by
             its checksum so no original file name leaks); else store its absolute path.
-        label : str
-            Free label.
+        label : str, optional
+            How reports and the review name the recording. Default: ``"<session label>,
+            film N"`` (``"filming 2026-03-02, film 1"``), never the file's name: file names
+            of family films often carry real names, which must not reach an export.
 
         Raises
         ------
@@ -1356,13 +1374,15 @@ class Project:
             "height": int(info.height),
             "rotation": int(getattr(info, "rotation", 0) or 0),
             "codec": str(getattr(info, "codec", "") or ""),
-            "label": _text(label, "label", required=False),
+            "label": _text(label or "", "label", required=False),
             "frame_times": _pack_times(info.frame_times_ms),
             "created_at": _now(),
         }
         try:
             with self._write() as conn:
                 self._require(conn, t.sessions, sid, "session")
+                if not values["label"].strip():
+                    values["label"] = self._film_label(conn, sid)
                 row = conn.execute(sa.insert(t.recordings).values(**values).returning(*t.recordings.c)).one()
                 self._added(conn, "recording", row)
         except BaseException:
@@ -1370,6 +1390,18 @@ class Project:
                 created.unlink(missing_ok=True)
             raise
         return _recording(row)
+
+    @staticmethod
+    def _film_label(conn: Connection, session_id: int) -> str:
+        """``"<session label>, film N"``: the next number in the session, unused by its recordings."""
+        session = conn.execute(sa.select(t.sessions).where(t.sessions.c.id == session_id)).one()
+        name = session.label or f"{session.kind} {session.date.isoformat()}"
+        taken = set(conn.execute(sa.select(t.recordings.c.label).where(t.recordings.c.session_id == session_id))
+                    .scalars())
+        n = len(taken) + 1
+        while f"{name}, film {n}" in taken:
+            n += 1
+        return f"{name}, film {n}"
 
     def recordings(self, session: Session | int | None = None, case: Case | int | str | None = None) -> list[Recording]:
         """Recordings of a session, of a case, or all, by id."""
