@@ -14,7 +14,7 @@ import pandas as pd
 
 from workbench.analysis.contingency import OUTCOMES
 from workbench.annotations import AnnotationTable
-from workbench.charts import timeline_chart, timeline_frame
+from workbench.charts import OUTCOME_BAR_COLOURS, timeline_chart, timeline_frame
 from workbench.scheme import CodingScheme
 
 __all__ = [
@@ -27,8 +27,9 @@ __all__ = [
     "report_timeline",
 ]
 
-#: Colours of contingency outcomes (attuned green, received amber, discordant red, missed grey).
-OUTCOME_COLOURS = {"attuned": "#2e7d32", "received": "#f2a900", "discordant": "#c62828", "missed": "#8d8d8d"}
+#: Colours of contingency outcomes, as the review and the research charts draw them (attuned green, received amber,
+#: discordant purple, missed grey).
+OUTCOME_COLOURS = OUTCOME_BAR_COLOURS
 #: Colours of comment statuses.
 STATUS_COLOURS = {"agree": "#2e7d32", "discuss": "#f2a900", "revise": "#c62828"}
 WIDTH = 640
