@@ -28,6 +28,8 @@ import workbench
 from tests.fixtures.browser import TIMELINE_READY, VIDEO, _free_port, docs_shot, shoot, wait_until
 from tests.test_browser_more import ours
 
+pytestmark = pytest.mark.browser
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "review.ipynb"
 LOAD_TIMEOUT_MS = 180_000
 
