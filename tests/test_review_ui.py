@@ -193,6 +193,7 @@ def supervision_copy(browser_demo: Path, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def supervision_store(supervision_copy: Path) -> Iterator[Project]:
+    """``supervision_copy`` opened by the test process."""
     project = workbench.open_project(supervision_copy)
     yield project
     project.close()
@@ -239,11 +240,13 @@ WHICH_WORKBENCH = "import workbench\nprint('workbench from', workbench.__file__)
 
 
 def write_notebook(server: JupyterServer, name: str, *sources: str) -> str:
+    """A notebook of these code cells in the server's root folder; its name."""
     (server.root / name).write_text(json.dumps(code_notebook(*sources)), encoding="utf-8")
     return name
 
 
 def voila_url(server: JupyterServer, notebook: str) -> str:
+    """The notebook rendered by Voilà (a fresh kernel each time it is opened)."""
     return f"{server.url}voila/render/{notebook}?token={server.token}"
 
 
@@ -337,6 +340,7 @@ def ready(view: ReviewPage) -> Any:
 
 
 def our_errors(view: ReviewPage) -> list[str]:
+    """The page's uncaught errors and console errors that come from our widgets (see ``ours``)."""
     return [e for e in view.errors if ours(e)]
 
 
@@ -387,7 +391,7 @@ def test_the_time_axis_spans_the_chart_on_every_load(
             if expected_module not in which:  # the kernel runs this checkout's code
                 load.problems.append(f"Expected the kernel to import {expected_module}, but it says {which!r}.")
             load.problems += [f"an error from our code: {e}" for e in our_errors(view)]
-        except Exception as exc:  # a load that never got ready counts as failed, with its picture
+        except (Exception, pytest.fail.Exception) as exc:  # a load never ready counts as failed, with its picture
             load.problems.append(f"not ready: {str(exc).splitlines()[0]}")
         if load.problems:
             shot = shoot(page, f"load-failure-{load.kind}-{load.n}")
@@ -450,10 +454,12 @@ def views(
 
 
 def video_ms(page: Any) -> float:
+    """The video's time in the browser (ms)."""
     return float(page.evaluate(f"{VIDEO}.currentTime")) * 1000
 
 
 def rows_of(store: Project, coder: str | None = TRAINEE) -> list[dict[str, Any]]:
+    """The stored annotations of recording 1 by ``coder`` (None: every coder), as dicts."""
     return store.annotations(RECORDING, coder=coder).to_dataframe().to_dict("records")
 
 
@@ -543,7 +549,8 @@ def test_a_key_codes_right_after_a_click(views: dict[str, ReviewPage], store: Pr
     onset = {r["id"]: r["onset_ms"] for r in rows_of(store)}
 
     shown = page.eval_on_selector_all('[data-wb="annotation-row"]', "rs => rs.map(r => Number(r.dataset.id))")
-    pick = [i for i in shown if i in onset and onset[i] < FAR_MS - 5_000][len(shown) // 2]
+    early = [i for i in shown if i in onset and onset[i] < FAR_MS - 5_000]
+    pick = early[len(early) // 2]
     cell = page.locator(f'[data-wb="annotation-row"][data-id="{pick}"] td[data-col="actor"]')
     cell.scroll_into_view_if_needed()
     seek_in_browser(page, FAR_MS)
