@@ -75,14 +75,18 @@ function render({ model, el: root }) {
     );
   }
 
+  let drawing = 0; // which drawing of the moments list is current: the fields of an older one send nothing
+
   function field(m, key, placeholder, multiline) {
+    const stored = m[key] || "";
     const input = el(multiline ? "textarea" : "input", {
       class: `wb-moment-${key}`,
       "data-wb": `moment-${key}`,
+      "data-stored": stored,
       placeholder,
       rows: "2",
     });
-    input.value = m[key] || "";
+    input.value = stored;
     input.addEventListener("click", (e) => e.stopPropagation());
     input.addEventListener("keydown", (e) => {
       e.stopPropagation(); // typing here never codes nor reaches Jupyter's shortcuts
@@ -91,13 +95,17 @@ function render({ model, el: root }) {
         input.blur();
       }
       if (e.key === "Escape") {
-        input.value = m[key] || "";
+        input.value = stored;
         input.blur();
       }
     });
-    input.addEventListener("change", () => {
+    // Stored when the field is left (Enter leaves it). A field the list has been drawn again without (the browser
+    // blurs a removed field) sends nothing: its row's version is old, and what was typed in it lives on in the
+    // new drawing (drawMoments).
+    const mine = drawing;
+    input.addEventListener("blur", () => {
       const value = input.value.trim();
-      if (value !== (m[key] || "")) model.send({ type: "edit-moment", id: m.id, version: m.version, field: key, value });
+      if (mine === drawing && value !== stored) model.send({ type: "edit-moment", id: m.id, version: m.version, field: key, value });
     });
     return input;
   }
@@ -105,8 +113,13 @@ function render({ model, el: root }) {
   function drawMoments() {
     const rows = [...(model.get("moments") || [])].sort((a, b) => a.onset_ms - b.onset_ms || a.id - b.id);
     momentsTab.textContent = `Moments (${rows.length})`;
+    // the field being typed in (a title or reason edit of this list may come back meanwhile, and redraw it)
     const focused = document.activeElement;
     const editing = focused && moments.contains(focused) ? [focused.closest("[data-id]")?.dataset.id, focused.dataset.wb] : null;
+    const typing = editing && focused.matches("input, textarea")
+      ? { value: focused.value, stored: focused.dataset.stored, start: focused.selectionStart, end: focused.selectionEnd }
+      : null;
+    drawing++;
     if (!rows.length) {
       moments.replaceChildren(el("li", { class: "wb-note-empty" }, "No moments yet: press [ where one starts and ] where it ends."));
       return;
@@ -132,6 +145,11 @@ function render({ model, el: root }) {
     );
     if (editing) {
       const again = moments.querySelector(`[data-id="${editing[0]}"] [data-wb="${editing[1]}"]`);
+      if (again && typing && again.dataset.stored === typing.stored) {
+        // nobody changed this field meanwhile: what was typed stays, to be stored with the row's new version
+        again.value = typing.value;
+        again.setSelectionRange(typing.start, typing.end);
+      }
       if (again) again.focus();
     }
   }
