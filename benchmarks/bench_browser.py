@@ -161,7 +161,7 @@ def python_side(folder: Path) -> list[str]:
     out.append(f"Python: refresh() (what every edit costs)           median {median(times):7.0f} ms")
     rows = len(json.dumps(review.table.rows))
     data = len(json.dumps(review.timeline.datasets))
-    esm = len(str(type(review.timeline)._esm))
+    esm = len(review.timeline._vega) + len(str(review.timeline._esm))
     out.append(
         f"Python: sent per refresh: table rows {rows / 1e6:.2f} MB, timeline rows {data / 1e6:.2f} MB; "
         f"chart widget JavaScript (once) {esm / 1e6:.2f} MB"

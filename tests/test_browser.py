@@ -30,6 +30,9 @@ from tests.fixtures.browser import (
     VIDEO,
     JupyterServer,
     ReviewPage,
+    lab_workspace_url,
+    open_in_lab,
+    run_all,
     seek_in_browser,
     wait_until,
 )
@@ -464,10 +467,9 @@ def test_review_in_jupyterlab(chromium: Any, jupyter_server: JupyterServer, stor
     context.set_default_timeout(30_000)
     page = context.new_page()
     try:
-        page.goto(jupyter_server.lab_url(), timeout=90_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.goto(lab_workspace_url(jupyter_server, "review-in-lab"), timeout=90_000)
+        open_in_lab(page, jupyter_server.notebook)
+        run_all(page, jupyter_server, jupyter_server.notebook)
         page.wait_for_selector('.jp-OutputArea [data-wb="annotation-row"]', timeout=60_000)
         page.wait_for_function(f"{VIDEO} && {VIDEO}.readyState >= 1")
         assert page.evaluate(f"{VIDEO}.duration") == pytest.approx(60.0, abs=0.1)

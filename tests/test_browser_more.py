@@ -41,7 +41,10 @@ from tests.fixtures.browser import (
     JupyterServer,
     ReviewPage,
     code_notebook,
+    lab_workspace_url,
+    open_in_lab,
     review_notebook,
+    run_cell,
     seek_in_browser,
     shoot,
     wait_until,
@@ -109,25 +112,6 @@ def _open(chromium: Any, url: str) -> ReviewPage:
     return view
 
 
-def run_cell(page: Any, index: int) -> None:
-    """Wait for the notebook's kernel, then run a cell (click into it, Shift+Enter) until its prompt
-    shows that it runs or ran (a key pressed while the notebook still settles can be lost)."""
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=LOAD_TIMEOUT_MS)
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    problem: Exception | None = None
-    for _ in range(3):
-        try:
-            cell.locator(".jp-InputArea-editor").click(timeout=20_000)
-            page.keyboard.press("Shift+Enter")
-            cell.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=10_000)
-            return
-        except Exception as exc:  # playwright's TimeoutError: a dialog, or the notebook still settling
-            problem = exc
-            page.keyboard.press("Escape")
-    shot = shoot(page, f"run-cell-failure-{index}")
-    pytest.fail(f"Expected cell {index} of {page.url} to run, but: {problem}\n(screenshot {shot})")
-
-
 @pytest.fixture(scope="module")
 def views(chromium: Any, jupyter_server: JupyterServer, old_camera: Path) -> Iterator[dict[str, ReviewPage]]:
     """The four views of the module docstring, opening at once; each test waits for its own."""
@@ -149,13 +133,14 @@ def views(chromium: Any, jupyter_server: JupyterServer, old_camera: Path) -> Ite
         "voila": _open(chromium, f"{server.url}voila/render/{NOTEBOOK}{token}"),
         "supervision": _open(chromium, f"{server.url}voila/render/supervision.ipynb{token}"),
         "nb7": _open(chromium, f"{server.url}notebooks/review_nb7.ipynb{token}"),
-        "lab": _open(chromium, f"{server.url}lab/tree/old_camera.ipynb{token}"),
+        "lab": _open(chromium, lab_workspace_url(server, "old-camera")),
     }
     for view in opened.values():
         view.server = server
     try:
-        run_cell(opened["nb7"].page, 0)
-        run_cell(opened["lab"].page, 0)
+        run_cell(opened["nb7"].page, server, "review_nb7.ipynb", 0)
+        open_in_lab(opened["lab"].page, "old_camera.ipynb")
+        run_cell(opened["lab"].page, server, "old_camera.ipynb", 0)
         yield opened
     finally:
         for view in opened.values():
@@ -427,7 +412,7 @@ def test_unplayable_video_then_transcode(
     shoot(page, "lab-unplayable")
 
     before = page.evaluate(f"{VIDEO}.currentSrc")
-    run_cell(page, 1)  # copy = review.transcode()
+    run_cell(page, view.server, "old_camera.ipynb", 1)  # copy = review.transcode()
     page.wait_for_function(f"{VIDEO}.currentSrc !== {json.dumps(before)}", timeout=60_000)
     page.wait_for_function(f"{VIDEO}.readyState >= 1 && {VIDEO}.error === null", timeout=20_000)
     assert page.evaluate(f"{VIDEO}.duration") == pytest.approx(2.0, abs=0.1)

@@ -1,9 +1,11 @@
 // VIG Workbench live chart (anywidget front end): a Vega-Lite chart that fits its container, takes new
 // data without being embedded again, and follows the video.
 //
-// This file has no imports: workbench/ui/bundle.py puts it after vl-convert's bundle of Vega, Vega-Lite and
-// Vega-Embed in one ES module; the bundle runs first and hands Vega-Embed over. Vega-Embed compiles the
-// Vega-Lite spec, and the view's own methods make changesets (vl-convert's bundle gives no `vega` namespace).
+// Vega, Vega-Lite and Vega-Embed come as the trait `_vega` (vl-convert's bundle, built by
+// workbench/ui/bundle.py; its default export is Vega-Embed), imported once per page and shared by every chart
+// of the page (keyed by `_vega_key`): this module stays small, so that anywidget loads it within its two-second
+// limit. Vega-Embed compiles the Vega-Lite spec, and the view's own methods make changesets (vl-convert's bundle
+// gives no `vega` namespace).
 //
 // Conventions of the specs it shows (built in workbench/charts.py):
 // - datasets are named (`{"data": {"name": "bars"}}`); their rows come from the trait `datasets`
@@ -22,8 +24,30 @@
 // change of its scale (a new width) makes its scale trigger read `span_at[0]` of undefined; the error
 // stops Vega's update half-way, leaving bars at one x position and the axis without ticks.
 
-const vegaEmbed = globalThis.__vigWorkbenchVegaEmbed;
-const DRAG_PX = 3; // a pointer moved less than this between down and up is a click, not a brush
+const DRAG_PX = 3;
+
+// Vega-Embed from the bundle the model carries, imported once per page and bundle
+function loadVegaEmbed(model) {
+  const key = model.get("_vega_key");
+  const loaded = (globalThis.__vigWorkbenchVega ||= new Map());
+  if (!loaded.has(key)) {
+    const url = URL.createObjectURL(new Blob([model.get("_vega")], { type: "text/javascript" }));
+    loaded.set(
+      key,
+      import(/* webpackIgnore: true */ url).then(
+        (mod) => {
+          URL.revokeObjectURL(url);
+          return mod.default;
+        },
+        (error) => {
+          loaded.delete(key); // the next chart tries again
+          throw error;
+        }
+      )
+    );
+  }
+  return loaded.get(key);
+} // a pointer moved less than this between down and up is a click, not a brush
 
 function sameReview(a, b) {
   const ra = a instanceof Element ? a.closest(".wb-review") : null;
@@ -91,6 +115,8 @@ function render({ model, el }) {
     };
     let result;
     try {
+      const vegaEmbed = await loadVegaEmbed(model);
+      if (mine !== generation) return;
       result = await vegaEmbed(box, spec, { mode: "vega-lite", actions: false, renderer: "svg", patch });
     } catch (error) {
       box.setAttribute("data-state", "error");

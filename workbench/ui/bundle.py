@@ -1,9 +1,12 @@
-"""The live chart's front end, with Vega, Vega-Lite and Vega-Embed bundled in so that it works offline.
+"""Vega, Vega-Lite and Vega-Embed for the live chart, bundled so that the chart works offline.
 
-vl-convert's ``javascript_bundle`` bundles the three libraries with a snippet of ours. The snippet only hands
-Vega-Embed over (vl-convert 1.9 turns the names ``vega`` and ``vegaLite`` of a snippet into ``null``, so
-``widgets/chart.js`` uses Vega-Embed and the view's own methods only); ``widgets/chart.js`` follows the bundle,
-unminified, in the same ES module, so that an error in it points at a line of ours.
+vl-convert's ``javascript_bundle`` bundles the three libraries into one ES module whose default export is
+Vega-Embed (vl-convert 1.9 turns the names ``vega`` and ``vegaLite`` of a snippet into ``null``, so
+``widgets/chart.js`` uses Vega-Embed and the view's own methods only). :class:`~workbench.ui.widgets.LiveChart`
+sends it to the browser as a trait, and ``widgets/chart.js`` imports it once per page, keyed by
+:func:`vega_bundle`'s key: the widget's own module stays small, so that anywidget loads it well within its
+two-second limit for initialising a widget (a ~1 MB module can take longer on a busy machine, and a widget
+past the limit drops every later update from the kernel).
 
 Bundling takes seconds: the bundle is kept in the cache folder (``$WORKBENCH_CACHE_DIR``, else
 ``~/.cache/vig-workbench``), keyed by vl-convert's version, the Vega-Lite version and the snippet; later
@@ -18,16 +21,13 @@ import logging
 import os
 from pathlib import Path
 
-from workbench.ui.widgets import widgets_dir
-
-__all__ = ["cache_dir", "chart_esm"]
+__all__ = ["cache_dir", "vega_bundle"]
 
 log = logging.getLogger(__name__)
 
 #: The Vega-Lite version the bundle carries (a version vl-convert knows).
 VEGA_LITE = "6.4"
-#: Where the bundle leaves Vega-Embed for ``widgets/chart.js``.
-_HANDOVER = "globalThis.__vigWorkbenchVegaEmbed = vegaEmbed;"
+_SNIPPET = "export default vegaEmbed;"
 
 
 def cache_dir() -> Path:
@@ -39,15 +39,16 @@ def cache_dir() -> Path:
 
 
 @functools.cache
-def _vega_bundle() -> str:
+def vega_bundle() -> tuple[str, str]:
+    """The ES module of Vega-Embed with Vega and Vega-Lite (default export: ``vegaEmbed``), and its key."""
     import vl_convert
 
-    key = hashlib.sha256("\n".join([vl_convert.__version__, VEGA_LITE, _HANDOVER]).encode()).hexdigest()[:24]
+    key = hashlib.sha256("\n".join([vl_convert.__version__, VEGA_LITE, _SNIPPET]).encode()).hexdigest()[:24]
     cached = cache_dir() / f"vega-embed-{key}.js"
     if cached.is_file():
-        return cached.read_text(encoding="utf-8")
+        return cached.read_text(encoding="utf-8"), key
     log.info("bundling Vega for the chart widget (once; kept in %s)", cached.parent)
-    bundle = str(vl_convert.javascript_bundle(_HANDOVER, vl_version=VEGA_LITE))
+    bundle = str(vl_convert.javascript_bundle(_SNIPPET, vl_version=VEGA_LITE))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         part = cached.with_name(f".{cached.name}.{os.getpid()}.part")
@@ -55,9 +56,4 @@ def _vega_bundle() -> str:
         part.replace(cached)
     except OSError as exc:
         log.info("could not keep the Vega bundle in %s (%s)", cached.parent, exc)
-    return bundle
-
-
-def chart_esm() -> str:
-    """The ES module of :class:`~workbench.ui.widgets.LiveChart`: the Vega bundle, then ``widgets/chart.js``."""
-    return f"{_vega_bundle()}\n{(widgets_dir() / 'chart.js').read_text(encoding='utf-8')}"
+    return bundle, key

@@ -328,6 +328,9 @@ class Review(ipw.VBox):
         lanes = tuple(self.lanes(frame))
         categories = review_categories(frame, self.scheme)
         datasets = {name: records(df) for name, df in data.items()}
+        for row in datasets["bars"]:  # a tooltip shows no "note" line for a row without one
+            if not row.get("note"):
+                row.pop("note", None)
         with self.timeline.hold_sync():
             self.timeline.datasets = datasets
             if (lanes, categories) != self._shape:

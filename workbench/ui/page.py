@@ -39,6 +39,10 @@ class ReviewPage:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"no {noun}s" if n == 0 else f"one {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _message(title: str, *lines: str, hook: str) -> ipw.HTML:
     body = "".join(f"<p>{line}</p>" for line in lines)
     return ipw.HTML(f'<div class="wb-message" data-wb="{hook}"><h3>{html.escape(title)}</h3>{body}</div>')
@@ -104,7 +108,7 @@ def review_page(
         return ReviewPage(
             _message(
                 "There is nothing to review yet",
-                f"The project has {len(opened.cases())} case(s) but no films.",
+                f"The project has {_count(len(opened.cases()), 'case')} but no films.",
                 "Register a film in one of its sessions (see the user guide, <i>Registering a film</i>), then "
                 "reload this page.",
                 hook="empty-project",

@@ -196,6 +196,7 @@ class LiveChart(anywidget.AnyWidget):
     ``zoom`` parameter (see ``widgets/chart.js``).
     """
 
+    _esm = widgets_dir() / "chart.js"
     _css = widgets_dir() / "workbench.css"
 
     spec = traitlets.Dict().tag(sync=True)
@@ -203,13 +204,15 @@ class LiveChart(anywidget.AnyWidget):
     playhead_ms = traitlets.Int(0).tag(sync=True)
     hook = traitlets.Unicode("chart").tag(sync=True)  # the element's data-wb attribute
     chrome_px = traitlets.Int(0).tag(sync=True)  # a first guess of the pixels beside the width (axis labels)
+    #: Vega-Embed with Vega and Vega-Lite (:func:`workbench.ui.bundle.vega_bundle`), imported once per page
+    _vega = traitlets.Unicode("").tag(sync=True)
+    _vega_key = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
-        if not hasattr(type(self), "_esm"):
-            from workbench.ui.bundle import chart_esm
+        from workbench.ui.bundle import vega_bundle
 
-            type(self)._esm = chart_esm()
-        super().__init__(**kwargs)
+        bundle, key = vega_bundle()
+        super().__init__(_vega=bundle, _vega_key=key, **kwargs)
         self._pick_handlers: list[Any] = []
         self.on_msg(self._on_pick)
 
