@@ -43,9 +43,19 @@ def _count(n: int, noun: str) -> str:
     return f"no {noun}s" if n == 0 else f"one {noun}" if n == 1 else f"{n} {noun}s"
 
 
+#: The message's look, inline: no widget of ours (which brings the workbench's style sheet) is on such a page.
+_MESSAGE_STYLE = (
+    "font-family: system-ui, sans-serif; max-width: 46em; margin: 24px 0; padding: 14px 20px; "
+    "border: 1px solid #cfd8dc; border-radius: 6px; background: #f7fafc; color: #222; font-size: 14px"
+)
+
+
 def _message(title: str, *lines: str, hook: str) -> ipw.HTML:
-    body = "".join(f"<p>{line}</p>" for line in lines)
-    return ipw.HTML(f'<div class="wb-message" data-wb="{hook}"><h3>{html.escape(title)}</h3>{body}</div>')
+    body = "".join(f'<p style="margin: 6px 0">{line}</p>' for line in lines)
+    return ipw.HTML(
+        f'<div class="wb-message" data-wb="{hook}" style="{_MESSAGE_STYLE}">'
+        f'<h3 style="margin: 0 0 8px 0">{html.escape(title)}</h3>{body}</div>'
+    )
 
 
 def review_page(
