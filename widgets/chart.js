@@ -24,7 +24,7 @@
 // change of its scale (a new width) makes its scale trigger read `span_at[0]` of undefined; the error
 // stops Vega's update half-way, leaving bars at one x position and the axis without ticks.
 
-const DRAG_PX = 3;
+const DRAG_PX = 3; // a pointer moved less than this between down and up is a click, not a brush
 
 // Vega-Embed from the bundle the model carries, imported once per page and bundle
 function loadVegaEmbed(model) {
@@ -47,7 +47,7 @@ function loadVegaEmbed(model) {
     );
   }
   return loaded.get(key);
-} // a pointer moved less than this between down and up is a click, not a brush
+}
 
 function sameReview(a, b) {
   const ra = a instanceof Element ? a.closest(".wb-review") : null;

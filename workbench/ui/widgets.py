@@ -217,7 +217,11 @@ class LiveChart(anywidget.AnyWidget):
         self.on_msg(self._on_pick)
 
     def on_pick(self, handler: Any) -> None:
-        """Call ``handler(id, ms, kind)`` when a mark with an ``onset_ms`` is clicked."""
+        """Call ``handler(id, ms, kind, local)`` when a mark with an ``onset_ms`` is clicked.
+
+        ``local`` is true when the browser has already seeked a player of the same review (the click
+        was on the chart of a review page), false when the kernel must move the player itself.
+        """
         self._pick_handlers.append(handler)
 
     def _on_pick(self, _widget: Any, msg: dict[str, Any], _buffers: Any) -> None:
