@@ -292,8 +292,9 @@ class Consent:
     """A case's consent record: who may see the films, for which purposes, until when.
 
     ``purposes`` are among :data:`CONSENT_PURPOSES` (a record stored before the vocabulary was fixed
-    may hold another word: it is kept, and allows nothing). ``until`` is the retention date (None: until consent is withdrawn); after it the case is
-    listed by ``workbench retention`` and should be purged (``workbench purge``).
+    may hold another word: it is kept, and allows nothing). ``until`` is the retention date (None: until
+    consent is withdrawn); after it the case is listed by ``workbench retention`` and should be purged
+    (``workbench purge``).
     """
 
     id: int

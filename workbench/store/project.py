@@ -2678,8 +2678,9 @@ class Project:
             raise ConsentError(f"Expected a consent record of case {name} allowing {what}, but none was recorded. "
                                f"{given}{consent_hint(name, purpose, None)}.")
         if purpose not in found.purposes:
+            hint = consent_hint(name, purpose, found, renew=ended)
             raise ConsentError(f"Expected consent for {what} from case {name}, but it covers only "
-                               f"{', '.join(found.purposes)}. {given}{consent_hint(name, purpose, found, renew=ended)}.")
+                               f"{', '.join(found.purposes)}. {given}{hint}.")
         if viewer is not None and viewer.strip() not in found.viewers:
             raise ConsentError(
                 f"Expected {viewer!r} among who may see the films of case {name}, but got {', '.join(found.viewers)}. "
