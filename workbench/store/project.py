@@ -249,12 +249,18 @@ def _optional_date(value: Any, name: str) -> dt.date | None:
 
 
 def consent_hint(
-    case: str, purpose: str, current: Consent | None, *, viewer: str | None = None, renew: bool = False
+    case: str,
+    purpose: str,
+    current: Consent | None,
+    *,
+    viewer: str | None = None,
+    renew: bool = False,
+    project: str = "PROJECT",
 ) -> str:
     """How to record consent for ``purpose`` of ``case``: the command line and, in brackets, the API call.
 
     With a ``current`` record, the command keeps what it allows and adds ``purpose`` (and ``viewer``);
-    with ``renew``, it asks for a new retention date.
+    with ``renew``, it asks for a new retention date. ``project`` is what the command names the project.
     """
     purposes = [*current.purposes] if current else []
     purposes = list(dict.fromkeys([*purposes, purpose]))
@@ -270,7 +276,7 @@ def consent_hint(
     api = (f"project.set_consent({case!r}, purposes={purposes!r}, viewers={viewers or ['ROLE']!r}, "
            f"until={api_until}, given_by={given_by!r}"
            + (f", expected_version={current.version})" if current is not None else ")"))
-    return f"workbench consent set PROJECT {shlex.quote(case)} {flags} (in Python: {api})"
+    return f"workbench consent set {project} {shlex.quote(case)} {flags} (in Python: {api})"
 
 
 def _check_changes(changes: Mapping[str, Any], allowed: Iterable[str], kind: str) -> None:
@@ -2674,26 +2680,29 @@ class Project:
         what = f"{purpose!r}" + (f" ({use})" if use else "")
         given = "Once the family has given it, record it with: "
         ended = found is not None and found.until is not None and found.until < day
+
+        def refuse(reason: str, message: str) -> NoReturn:
+            raise ConsentError(message, case=name, purpose=purpose, reason=reason)
+
         if found is None:
-            raise ConsentError(f"Expected a consent record of case {name} allowing {what}, but none was recorded. "
-                               f"{given}{consent_hint(name, purpose, None)}.")
+            refuse("no consent record", f"Expected a consent record of case {name} allowing {what}, but none was "
+                   f"recorded. {given}{consent_hint(name, purpose, None)}.")
         if purpose not in found.purposes:
             hint = consent_hint(name, purpose, found, renew=ended)
-            raise ConsentError(f"Expected consent for {what} from case {name}, but it covers only "
-                               f"{', '.join(found.purposes)}. {given}{hint}.")
+            refuse(f"its consent does not cover {purpose} (it covers {', '.join(found.purposes)})",
+                   f"Expected consent for {what} from case {name}, but it covers only {', '.join(found.purposes)}. "
+                   f"{given}{hint}.")
         if viewer is not None and viewer.strip() not in found.viewers:
-            raise ConsentError(
-                f"Expected {viewer!r} among who may see the films of case {name}, but got {', '.join(found.viewers)}. "
-                f"{given}{consent_hint(name, purpose, found, viewer=viewer.strip(), renew=ended)}."
-            )
-        if ended:
-            assert found.until is not None
-            raise ConsentError(
-                f"Expected consent of case {name} for {what} valid on {day.isoformat()}, but it ended on "
-                f"{found.until.isoformat()} (it covered {', '.join(found.purposes)}). If the family renewed it, "
-                f"record it with: {consent_hint(name, purpose, found, renew=True)}. Otherwise remove the case and "
-                f"everything derived from its films: workbench purge PROJECT --case {shlex.quote(name)}."
-            )
+            hint = consent_hint(name, purpose, found, viewer=viewer.strip(), renew=ended)
+            refuse(f"{viewer.strip()!r} is not among who may see its films",
+                   f"Expected {viewer!r} among who may see the films of case {name}, but got "
+                   f"{', '.join(found.viewers)}. {given}{hint}.")
+        if found.until is not None and ended:
+            refuse(f"its consent ended on {found.until.isoformat()}",
+                   f"Expected consent of case {name} for {what} valid on {day.isoformat()}, but it ended on "
+                   f"{found.until.isoformat()} (it covered {', '.join(found.purposes)}). If the family renewed it, "
+                   f"record it with: {consent_hint(name, purpose, found, renew=True)}. Otherwise remove the case "
+                   f"and everything derived from its films: workbench purge PROJECT --case {shlex.quote(name)}.")
         return found
 
     # -- audit log --------------------------------------------------------------------------
