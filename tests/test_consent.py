@@ -137,11 +137,14 @@ def test_report_allowed_with_consent(aster_report: ReportResult, consent_demo: P
 
 def test_report_command_line_refusal(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _set(demo, "Cedar", "none")
-    assert main(["report", str(demo), "--kind", "verp", "--case", "Cedar"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("workbench report: error: Expected a consent record of case Cedar allowing 'supervision' "
-                          "(the VERP report), but none was recorded.")
-    assert "Traceback" not in err and not (demo / "reports").exists()
+    with workbench.open_project(demo) as project:
+        cedar = project.case("Cedar").id
+    for case in ("Cedar", str(cedar)):  # by pseudonym or by id
+        assert main(["report", str(demo), "--kind", "verp", "--case", case]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("workbench report: error: Expected a consent record of case Cedar allowing "
+                              "'supervision' (the VERP report), but none was recorded.")
+        assert "Traceback" not in err and not (demo / "reports").exists()
 
 
 # -- research across cases -----------------------------------------------------------------------------------

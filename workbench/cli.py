@@ -71,6 +71,8 @@ def _next_steps(project: str) -> list[str]:
         "",
         f"Then: workbench info {project}   (what is in it)",
         f"      workbench lab {project}    (code and review the film in JupyterLab)",
+        f"      workbench consent set {shlex.quote(project)} Aster --purpose supervision --viewer guider "
+        "--until YYYY-MM-DD   (what the family agreed to: reports and packs need it; see docs/consent.md)",
     ]
 
 

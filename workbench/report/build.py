@@ -526,8 +526,8 @@ def _check_consent(store: Project, kind: str, case: Any, purpose: str | None) ->
     from workbench.report.consent import REPORT_PURPOSES, check_report_consent, consenting_cases
     from workbench.report.data import resolve_case
 
-    if kind != "research":
-        check_report_consent(store, kind, case, purpose=purpose)
+    if kind != "research":  # the case by id ("2") or pseudonym, as _check_target found it
+        check_report_consent(store, kind, resolve_case(store, case), purpose=purpose)
         return
     names = [x.strip() for x in str(case or "").split(",") if x.strip()]
     cases = [resolve_case(store, c) for c in names] if names else store.cases()
