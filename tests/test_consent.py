@@ -54,8 +54,15 @@ def demo(consent_demo: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def aster_report(consent_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
     """Aster's supervision report (HTML), built once: the demo's consent allows it."""
-    return build(consent_demo, "supervision", case="Aster", out_dir=tmp_path_factory.mktemp("aster"), to="html",
-                 generated_at=WHEN, params={"duration_min": 75})
+    return build(
+        consent_demo,
+        "supervision",
+        case="Aster",
+        out_dir=tmp_path_factory.mktemp("aster"),
+        to="html",
+        generated_at=WHEN,
+        params={"duration_min": 75},
+    )
 
 
 def _everything(folder: Path) -> set[str]:
@@ -69,16 +76,27 @@ def _set(folder: Path, case: str, state: str) -> None:
         if state == "none":
             project.withdraw_consent(case)
         elif state == "other purpose":
-            project.set_consent(case, purposes=["research", "training"], viewers=["guider"], until="2035-01-01",
-                                given_by="parent", expected_version=1)
+            project.set_consent(
+                case,
+                purposes=["research", "training"],
+                viewers=["guider"],
+                until="2035-01-01",
+                given_by="parent",
+                expected_version=1,
+            )
         else:
-            project.set_consent(case, purposes=list(CONSENT_PURPOSES), viewers=["guider"], until=PAST,
-                                given_by="parent", expected_version=1)
+            project.set_consent(
+                case,
+                purposes=list(CONSENT_PURPOSES),
+                viewers=["guider"],
+                until=PAST,
+                given_by="parent",
+                expected_version=1,
+            )
 
 
 #: state -> what the refusal says the record allows
-ALLOWS = {"none": "none was recorded", "other purpose": "covers only research, training",
-          "expired": f"ended on {PAST}"}
+ALLOWS = {"none": "none was recorded", "other purpose": "covers only research, training", "expired": f"ended on {PAST}"}
 
 
 # -- the vocabulary ------------------------------------------------------------------------------------------
@@ -86,17 +104,27 @@ ALLOWS = {"none": "none was recorded", "other purpose": "covers only research, t
 
 def test_purposes_are_a_vocabulary_and_old_records_stay_readable(demo: Path) -> None:
     with workbench.open_project(demo) as project:
-        with pytest.raises(ValueError, match=r"Allowed purposes are 'supervision', 'accreditation', 'research', "
-                                             r"'shared review', 'training', but got 'gossip' instead"):
+        with pytest.raises(
+            ValueError,
+            match=r"Allowed purposes are 'supervision', 'accreditation', 'research', "
+            r"'shared review', 'training', but got 'gossip' instead",
+        ):
             project.set_consent("Birch", purposes=["supervision", "gossip"], viewers=["guider"], until=None)
         assert project.consent("Birch").purposes == tuple(DEMO_CONSENT["Birch"]["purposes"])  # unchanged
-        c = project.set_consent("Birch", purposes=["Supervision", "Shared_Review", "SRS"], viewers=["guider"],
-                                until=None, expected_version=1)
+        c = project.set_consent(
+            "Birch",
+            purposes=["Supervision", "Shared_Review", "SRS"],
+            viewers=["guider"],
+            until=None,
+            expected_version=1,
+        )
         assert c.purposes == ("supervision", "shared review")
     # a record written before the vocabulary was fixed, with other spellings and a word of its own
     with sqlite3.connect(demo / "workbench.db") as db:
-        db.execute("UPDATE consents SET purposes = ? WHERE case_id = (SELECT id FROM cases WHERE pseudonym = 'Birch')",
-                   (json.dumps(["Shared-Review", "teaching", "gossip"]),))
+        db.execute(
+            "UPDATE consents SET purposes = ? WHERE case_id = (SELECT id FROM cases WHERE pseudonym = 'Birch')",
+            (json.dumps(["Shared-Review", "teaching", "gossip"]),),
+        )
     with workbench.open_project(demo) as project:
         assert project.consent("Birch").purposes == ("shared review", "training", "gossip")
         assert project.check_consent("Birch", "training").case_id == project.case("Birch").id
@@ -142,8 +170,10 @@ def test_report_command_line_refusal(demo: Path, capsys: pytest.CaptureFixture[s
     for case in ("Cedar", str(cedar)):  # by pseudonym or by id
         assert main(["report", str(demo), "--kind", "verp", "--case", case]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("workbench report: error: Expected a consent record of case Cedar allowing "
-                              "'supervision' (the VERP report), but none was recorded.")
+        assert err.startswith(
+            "workbench report: error: Expected a consent record of case Cedar allowing "
+            "'supervision' (the VERP report), but none was recorded."
+        )
         assert "Traceback" not in err and not (demo / "reports").exists()
 
 
@@ -164,14 +194,18 @@ def test_research_leaves_out_a_case_without_research_consent_with_a_note(
     page = demo / "reports" / "research-all-cases.html"
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     text = " ".join(soup.get_text(" ").split())
-    assert (f"Case Birch is left out: its consent ended on {PAST}. Case Cedar is left out: no consent record. "
-            "Only cases whose consent covers research are compared: 1 of 3 is.") in text
+    assert (
+        f"Case Birch is left out: its consent ended on {PAST}. Case Cedar is left out: no consent record. "
+        "Only cases whose consent covers research are compared: 1 of 3 is."
+    ) in text
     cases = next(t for t in soup.find_all("table") if t.find("caption") and "Cases" in t.find("caption").get_text())
     assert [tr.find("td").get_text(strip=True) for tr in cases.find("tbody").find_all("tr")] == ["Aster"]
     meta = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["case"] == "Aster"
-    assert meta["left_out"] == [{"case": "Birch", "reason": f"its consent ended on {PAST}"},
-                                {"case": "Cedar", "reason": "no consent record"}]
+    assert meta["left_out"] == [
+        {"case": "Birch", "reason": f"its consent ended on {PAST}"},
+        {"case": "Cedar", "reason": "no consent record"},
+    ]
 
 
 def test_research_without_any_consenting_case_is_refused(demo: Path, tmp_path: Path) -> None:
@@ -183,11 +217,15 @@ def test_research_without_any_consenting_case_is_refused(demo: Path, tmp_path: P
         with pytest.raises(ConsentError) as info:
             build(demo, "research", case="Birch,Cedar", to="html", out_dir=out_dir)
         text = str(info.value)
-        assert text.startswith("Expected consent for 'research' (the research report) from at least one case, but 2 "
-                               "cases are refused (Birch, Cedar):\n  - Expected consent of case Birch for 'research' "
-                               f"(the research report) valid on {dt.date.today().isoformat()}, but it ended on {PAST}")
-        assert "\n  - Expected a consent record of case Cedar allowing 'research' (the research report), but none " \
-               "was recorded." in text
+        assert text.startswith(
+            "Expected consent for 'research' (the research report) from at least one case, but 2 "
+            "cases are refused (Birch, Cedar):\n  - Expected consent of case Birch for 'research' "
+            f"(the research report) valid on {dt.date.today().isoformat()}, but it ended on {PAST}"
+        )
+        assert (
+            "\n  - Expected a consent record of case Cedar allowing 'research' (the research report), but none "
+            "was recorded." in text
+        )
         assert _everything(demo) == before and not (tmp_path / "out").exists()
 
 
@@ -208,8 +246,9 @@ def test_pack_refused_for_a_case_without_accreditation_consent(
     assert "workbench consent set PROJECT Cedar" in text and "project.set_consent('Cedar'," in text
     assert not (tmp_path / "new-folder").exists() and _everything(demo) == before
     # with only the cases whose consent allows it, the pack is built
-    result = build_pack(demo, "trainee", out, cases=["Aster", "Birch"], reports=[aster_report.html],
-                        blur_faces=False, generated_at=WHEN)
+    result = build_pack(
+        demo, "trainee", out, cases=["Aster", "Birch"], reports=[aster_report.html], blur_faces=False, generated_at=WHEN
+    )
     assert result.path.is_file() and result.manifest["cases"] == ["Aster", "Birch"]
 
 
@@ -219,8 +258,9 @@ def test_pack_refuses_every_case_at_once_and_checks_the_reports_it_is_given(
     _set(demo, "Birch", "none")
     _set(demo, "Cedar", "expired")
     out = tmp_path / "pack.zip"
-    code = main(["pack", str(demo), "--trainee", "trainee", "--out", str(out), "--no-blur",
-                 "--report", str(aster_report.html)])
+    code = main(
+        ["pack", str(demo), "--trainee", "trainee", "--out", str(out), "--no-blur", "--report", str(aster_report.html)]
+    )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert "from every case, but 2 cases are refused (Birch, Cedar)" in err
@@ -232,8 +272,7 @@ def test_pack_refuses_every_case_at_once_and_checks_the_reports_it_is_given(
     meta = json.loads(aster_report.sidecar.read_text(encoding="utf-8"))
     (other / "supervision-Cedar.json").write_text(json.dumps({**meta, "case": "Cedar"}), encoding="utf-8")
     with pytest.raises(ConsentError, match="case Cedar for 'accreditation'"):
-        build_pack(demo, "trainee", out, cases=["Aster"], reports=[other / "supervision-Cedar.html"],
-                   blur_faces=False)
+        build_pack(demo, "trainee", out, cases=["Aster"], reports=[other / "supervision-Cedar.html"], blur_faces=False)
     assert not out.exists()
 
 
@@ -247,8 +286,10 @@ def test_film_and_handout_check(demo: Path) -> None:
         with pytest.raises(ConsentError) as info:
             check_film_consent(project, "Birch", "training", what="handout")
         text = str(info.value)
-        assert text.startswith("Expected consent for 'training' (a handout for training) from case Birch, but it "
-                               "covers only supervision, accreditation, research, shared review.")
+        assert text.startswith(
+            "Expected consent for 'training' (a handout for training) from case Birch, but it "
+            "covers only supervision, accreditation, research, shared review."
+        )
         assert "--purpose 'shared review' --purpose training" in text
         with pytest.raises(ValueError, match="Allowed values are 'shared review', 'training', but got 'research'"):
             check_film_consent(project, "Aster", "research")
@@ -276,32 +317,63 @@ def test_consent_command_line_round_trip(empty_project: Path, capsys: pytest.Cap
     assert "case Rowan (id 1): no consent record, so every export of it is refused." in out
     assert f"record it with: workbench consent set {folder} 'Willow Tree' --purpose supervision" in out
 
-    assert main(["consent", "set", folder, "Rowan", "--purpose", "supervision", "--purpose", "shared review",
-                 "--viewer", "guider", "--viewer", "supervisor", "--until", "2031-07-31", "--given-by", "parent",
-                 "--note", "signed at the first filming"]) == 0
+    assert (
+        main(
+            [
+                "consent",
+                "set",
+                folder,
+                "Rowan",
+                "--purpose",
+                "supervision",
+                "--purpose",
+                "shared review",
+                "--viewer",
+                "guider",
+                "--viewer",
+                "supervisor",
+                "--until",
+                "2031-07-31",
+                "--given-by",
+                "parent",
+                "--note",
+                "signed at the first filming",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    assert out.startswith("Recorded the consent of case Rowan.\ncase Rowan (id 1): supervision, shared review\n"
-                          "  who may see: guider, supervisor\n  until 2031-07-31; given by parent; recorded ")
+    assert out.startswith(
+        "Recorded the consent of case Rowan.\ncase Rowan (id 1): supervision, shared review\n"
+        "  who may see: guider, supervisor\n  until 2031-07-31; given by parent; recorded "
+    )
     assert "note: signed at the first filming" in out
-    assert ("allowed today: supervision yes; accreditation no; research no; shared review yes; training no"
-            in out)
+    assert "allowed today: supervision yes; accreditation no; research no; shared review yes; training no" in out
     with workbench.open_project(empty_project) as project:
         c = project.consent("Rowan")
         assert (c.purposes, c.viewers, c.until, c.given_by, c.version) == (
-            ("supervision", "shared review"), ("guider", "supervisor"), dt.date(2031, 7, 31), "parent", 1)
+            ("supervision", "shared review"),
+            ("guider", "supervisor"),
+            dt.date(2031, 7, 31),
+            "parent",
+            1,
+        )
         project.check_consent("Rowan", "shared review", on="2031-07-31")
 
     # replacing: the whole record, open-ended
-    assert main(["consent", "set", folder, "1", "--purpose", "research", "--viewer", "researcher",
-                 "--open-ended"]) == 0
+    assert main(["consent", "set", folder, "1", "--purpose", "research", "--viewer", "researcher", "--open-ended"]) == 0
     assert capsys.readouterr().out.startswith("Replaced the consent of case Rowan.\ncase Rowan (id 1): research\n")
     assert main(["consent", "show", folder, "Rowan"]) == 0
     out = capsys.readouterr().out
     assert "until withdrawn" in out and "(version 2)" in out and "Willow" not in out
 
     # an unknown purpose: a clear error, nothing changed
-    assert main(["consent", "set", folder, "Rowan", "--purpose", "marketing", "--viewer", "guider",
-                 "--until", "2030-01-01"]) == 2
+    assert (
+        main(
+            ["consent", "set", folder, "Rowan", "--purpose", "marketing", "--viewer", "guider", "--until", "2030-01-01"]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("workbench consent: error: Invalid consent purpose. Allowed purposes are 'supervision', ")
     with workbench.open_project(empty_project) as project:

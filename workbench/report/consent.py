@@ -158,14 +158,15 @@ def _refuse_all(left: Sequence[LeftOut], purpose: str, use: str, *, every: bool)
     lines = "\n".join(f"  - {x.message}" for x in left)
     names = ", ".join(x.case for x in left)
     which = "every case" if every else "at least one case"
-    raise ConsentError(f"Expected consent for {purpose!r} ({use}) from {which}, but {len(left)} cases are "
-                       f"refused ({names}):\n{lines}", case=names, purpose=purpose,
-                       reason="; ".join(f"{x.case}: {x.reason}" for x in left))
+    raise ConsentError(
+        f"Expected consent for {purpose!r} ({use}) from {which}, but {len(left)} cases are refused ({names}):\n{lines}",
+        case=names,
+        purpose=purpose,
+        reason="; ".join(f"{x.case}: {x.reason}" for x in left),
+    )
 
 
-def check_cases(
-    project: Project, cases: Sequence[Case], purpose: str, *, use: str, on: dt.date | None = None
-) -> None:
+def check_cases(project: Project, cases: Sequence[Case], purpose: str, *, use: str, on: dt.date | None = None) -> None:
     """Refuse an export unless every case's consent allows ``purpose``; the error names every case refused.
 
     Raises
@@ -216,7 +217,9 @@ def check_film_consent(
 
     need = parse_consent_purpose(purpose)
     if need not in FILM_PURPOSES:
-        raise ValueError(f"Invalid value for the 'purpose' parameter of a {what}. Allowed values are "
-                         f"{', '.join(map(repr, FILM_PURPOSES))}, but got {purpose!r} instead.")
+        raise ValueError(
+            f"Invalid value for the 'purpose' parameter of a {what}. Allowed values are "
+            f"{', '.join(map(repr, FILM_PURPOSES))}, but got {purpose!r} instead."
+        )
     use = f"a {what} for the family's shared review" if need == "shared review" else f"a {what} for training"
     return project.check_consent(case, need, on=on, use=use)
