@@ -265,6 +265,7 @@ def test_pack_refuses_every_case_at_once_and_checks_the_reports_it_is_given(
     assert code == 2 and not out.exists()
     assert "from every case, but 2 cases are refused (Birch, Cedar)" in err
     assert "case Birch allowing 'accreditation'" in err and f"ended on {PAST}" in err
+    assert err.rstrip().endswith("Or pack only the other cases: --case Aster (in Python: cases=['Aster']).")
     # a report of a case outside the chosen ones is a case of the pack too
     other = tmp_path / "given"
     other.mkdir()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench import __version__
-from workbench.errors import FormatError, NotFoundError, WorkbenchError
+from workbench.errors import ConsentError, FormatError, NotFoundError, WorkbenchError
 from workbench.model import Case, SessionKind
 from workbench.report.consent import PACK_PURPOSE
 
@@ -422,7 +422,15 @@ def _check_pack_consent(store: Project, cases: Sequence[Case],
             if name.strip() and name.strip() not in included:
                 found = resolve_case(store, name.strip())
                 included[found.pseudonym] = found
-    check_cases(store, list(included.values()), PACK_PURPOSE, use="the accreditation pack")
+    try:
+        check_cases(store, list(included.values()), PACK_PURPOSE, use="the accreditation pack")
+    except ConsentError as exc:
+        refused = {x.strip() for x in exc.case.split(",")}
+        kept = [c for c in included if c not in refused]
+        if not kept:
+            raise
+        raise ConsentError(f"{exc} Or pack only the other cases: --case {','.join(kept)} (in Python: "
+                           f"cases={kept!r}).", case=exc.case, purpose=exc.purpose, reason=exc.reason) from None
 
 
 def _build_reports(store: Project, location: str, trainee: str, supervisor: str, cases: Sequence[Case],
