@@ -17,9 +17,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench import __version__
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.model import Case
+    from workbench.store import Project
 
 __all__ = ["main", "notebooks_dir"]
 
@@ -381,17 +386,17 @@ def _case_arg(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def _consent_lines(project: object, case: object, where: str) -> list[str]:
+def _consent_lines(project: Project, case: Case, where: str) -> list[str]:
     """One case's consent: what it allows, who may see, until when, and which exports it allows today."""
     from workbench.errors import ConsentError
     from workbench.model import CONSENT_PURPOSES
     from workbench.store.project import consent_hint
 
-    found = project.consent(case)  # type: ignore[attr-defined]
-    head = f"case {case.pseudonym} (id {case.id})"  # type: ignore[attr-defined]
+    found = project.consent(case)
+    head = f"case {case.pseudonym} (id {case.id})"
     if found is None:
         return [f"{head}: no consent record, so every export of it is refused.",
-                f"  record it with: {consent_hint(case.pseudonym, 'supervision', None, project=where)}"]  # type: ignore[attr-defined]
+                f"  record it with: {consent_hint(case.pseudonym, 'supervision', None, project=where)}"]
     unknown = [p for p in found.purposes if p not in CONSENT_PURPOSES]
     known = [p for p in found.purposes if p in CONSENT_PURPOSES]
     lines = [f"{head}: {', '.join(known) or 'no known purpose'}"
@@ -406,7 +411,7 @@ def _consent_lines(project: object, case: object, where: str) -> list[str]:
     today = []
     for purpose in CONSENT_PURPOSES:
         try:
-            project.check_consent(case, purpose)  # type: ignore[attr-defined]
+            project.check_consent(case, purpose)
             today.append(f"{purpose} yes")
         except ConsentError as exc:
             today.append(f"{purpose} no ({exc.reason})" if exc.reason.startswith("its consent ended") else
