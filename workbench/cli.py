@@ -10,15 +10,21 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench import __version__
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.model import Case
+    from workbench.store import Project
 
 __all__ = ["main", "notebooks_dir"]
 
@@ -70,6 +76,8 @@ def _next_steps(project: str) -> list[str]:
         "",
         f"Then: workbench info {project}   (what is in it)",
         f"      workbench lab {project}    (code and review the film in JupyterLab)",
+        f"      workbench consent set {shlex.quote(project)} Aster --purpose supervision --viewer guider "
+        "--until YYYY-MM-DD   (what the family agreed to: reports and packs need it; see docs/consent.md)",
     ]
 
 
@@ -374,6 +382,99 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_arg(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+def _consent_lines(project: Project, case: Case, where: str) -> list[str]:
+    """One case's consent: what it allows, who may see, until when, and which exports it allows today."""
+    from workbench.errors import ConsentError
+    from workbench.model import CONSENT_PURPOSES
+    from workbench.store.project import consent_hint
+
+    found = project.consent(case)
+    head = f"case {case.pseudonym} (id {case.id})"
+    if found is None:
+        return [f"{head}: no consent record, so every export of it is refused.",
+                f"  record it with: {consent_hint(case.pseudonym, 'supervision', None, project=where)}"]
+    unknown = [p for p in found.purposes if p not in CONSENT_PURPOSES]
+    known = [p for p in found.purposes if p in CONSENT_PURPOSES]
+    lines = [f"{head}: {', '.join(known) or 'no known purpose'}"
+             + (f" (and {', '.join(map(repr, unknown))}, not a known purpose: allows nothing)" if unknown else "")]
+    lines.append(f"  who may see: {', '.join(found.viewers)}")
+    until = f"until {found.until.isoformat()}" if found.until else "until withdrawn"
+    recorded = found.recorded_at.date().isoformat() if found.recorded_at else "?"
+    lines.append(f"  {until}; given by {found.given_by or '(not said)'}; recorded {recorded} by "
+                 f"{found.recorded_by or '?'} (version {found.version})")
+    if found.note:
+        lines.append(f"  note: {found.note}")
+    today = []
+    for purpose in CONSENT_PURPOSES:
+        try:
+            project.check_consent(case, purpose)
+            today.append(f"{purpose} yes")
+        except ConsentError as exc:
+            today.append(f"{purpose} no ({exc.reason})" if exc.reason.startswith("its consent ended") else
+                         f"{purpose} no")
+    lines.append(f"  allowed today: {'; '.join(today)}")
+    return lines
+
+
+def _cmd_consent_set(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        case = project.case(_case_arg(args.case))
+        current = project.consent(case)
+        try:
+            found = project.set_consent(
+                case,
+                purposes=args.purpose,
+                viewers=args.viewer,
+                until=None if args.open_ended else args.until,
+                given_by=args.given_by or "",
+                note=args.note or "",
+                expected_version=current.version if current is not None else None,
+            )
+        except (ValueError, TypeError) as exc:  # an unknown purpose, a malformed date
+            raise WorkbenchError(str(exc)) from exc
+        what = "Replaced" if current is not None else "Recorded"
+        _out(f"{what} the consent of case {case.pseudonym}.")
+        for line in _consent_lines(project, case, shlex.quote(args.project)):
+            _out(line)
+    if found.until is not None and found.until < dt.date.today():
+        _out(f"This consent ended on {found.until.isoformat()}: no export of the case is allowed, and "
+             "'workbench retention' lists it for purging.")
+    return 0
+
+
+def _cmd_consent_show(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        cases = [project.case(_case_arg(args.case))] if args.case else project.cases()
+        if not cases:
+            _out("The project has no cases.")
+        for case in cases:
+            for line in _consent_lines(project, case, shlex.quote(args.project)):
+                _out(line)
+    return 0
+
+
+def _cmd_consent_withdraw(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        case = project.case(_case_arg(args.case))
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Withdraw the consent of case {case.pseudonym!r}: no export of it will be allowed? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                _out("Nothing was changed.")
+                return 1
+        old = project.withdraw_consent(case)
+    _out(f"Withdrew the consent of case {case.pseudonym} (it allowed {', '.join(old.purposes)}): from now on every "
+         "export of it is refused.")
+    _out("Its films and everything derived from them are still in the project. A withdrawal of consent calls for "
+         f"removing them: workbench purge {shlex.quote(args.project)} --case {shlex.quote(case.pseudonym)}")
+    return 0
+
+
 def _report_params(items: Sequence[str] | None) -> dict[str, object]:
     params: dict[str, object] = {}
     for item in items or []:
@@ -409,6 +510,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _out(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
     for what in result.info.get("missing", []):
         _out(f"Missing from the report: {what}.")
+    for left in result.info.get("left_out", []):
+        _out(f"Left out of the report: case {left['case']}, {left['reason']} (see: workbench consent show "
+             f"{shlex.quote(args.project)} {shlex.quote(left['case'])}).")
     _out(f"Built the {result.kind} report in {result.seconds.get('total', 0):.1f} s.")
     return 0
 
@@ -629,6 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", help="judge as of this date (YYYY-MM-DD)")
     p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
     p.set_defaults(func=_cmd_retention)
+    _consent_parser(sub)
+
     p = sub.add_parser(
         "report",
         help="build a report (micro-analysis, supervision, VERP, research) as HTML and/or PDF",
@@ -673,6 +779,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-blur", action="store_true", help="do not blur faces (not recommended)")
     p.set_defaults(func=_cmd_pack)
     return parser
+
+
+def _consent_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from workbench.model import CONSENT_PURPOSES
+
+    purposes = "; ".join(f"'{k}': {v}" for k, v in CONSENT_PURPOSES.items())
+    p = sub.add_parser(
+        "consent",
+        help="record, show or withdraw a case's consent (what each export needs)",
+        description="A case's consent says who may see its films, for which purposes, until when. Every export "
+        "checks it before it writes anything: reports need 'supervision' (research: 'research', else the case is "
+        "left out), accreditation packs 'accreditation', films and handouts 'shared review' or 'training'.",
+    )
+    consent = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    q = consent.add_parser(
+        "set",
+        help="record (or replace) a case's consent",
+        description="Record the consent the family gave for case CASE, replacing any record it had (give every "
+        f"purpose and viewer it covers). Purposes: {purposes}.",
+    )
+    q.add_argument("project", help="project folder or database URL")
+    q.add_argument("case", help="the case's pseudonym or id")
+    q.add_argument("--purpose", action="append", required=True, metavar="PURPOSE",
+                   help="a use the family consented to (repeatable): " + ", ".join(CONSENT_PURPOSES))
+    q.add_argument("--viewer", action="append", required=True, metavar="ROLE",
+                   help="who may see the films, a role such as guider, supervisor, assessor (repeatable)")
+    until = q.add_mutually_exclusive_group(required=True)
+    until.add_argument("--until", metavar="YYYY-MM-DD", help="the retention date: consent ends after this day")
+    until.add_argument("--open-ended", action="store_true", help="until the family withdraws it")
+    q.add_argument("--given-by", metavar="ROLE", help="who gave consent: a role (parent, carer), never a name")
+    q.add_argument("--note", help="a note (e.g. when and how consent was given)")
+    q.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    q.set_defaults(func=_cmd_consent_set)
+
+    q = consent.add_parser(
+        "show",
+        help="show the consent of one case or of every case",
+        description="Show each case's consent record (purposes, who may see, until when, who gave it) and which "
+        "exports it allows today.",
+    )
+    q.add_argument("project", help="project folder or database URL")
+    q.add_argument("case", nargs="?", help="the case's pseudonym or id (default: every case)")
+    q.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    q.set_defaults(func=_cmd_consent_show)
+
+    q = consent.add_parser(
+        "withdraw",
+        help="withdraw a case's consent (then purge the case)",
+        description="Remove case CASE's consent record: from then on every export of it is refused. The films "
+        "and everything derived from them stay until the case is purged ('workbench purge'), which a withdrawal "
+        "calls for. To withdraw only some purposes, record the consent again without them ('consent set').",
+    )
+    q.add_argument("project", help="project folder or database URL")
+    q.add_argument("case", help="the case's pseudonym or id")
+    q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    q.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    q.set_defaults(func=_cmd_consent_withdraw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFUSIONS",
     "DEMO_CASES",
+    "DEMO_CONSENT",
     "DEMO_REGIONS",
     "DEMO_REPORT",
     "Act",
@@ -165,6 +166,21 @@ DEMO_CASES: tuple[DemoCase, ...] = (
              scores=(Score("PSI-SF", "total (36-180)", 120, 101), Score("SDQ", "total difficulties (0-40)", 21, 15),
                      Score("SDQ", "prosocial (0-10)", 4, 6))),
 )
+
+#: What each demo family consented to (made up): supervision, accreditation, research and their own shared
+#: review for every case, so that every report and pack of the demo builds; training (films shown to other
+#: practitioners) only for Aster's. Consent ends with the retention period, ten years after the work.
+DEMO_CONSENT: dict[str, dict[str, Any]] = {
+    "Aster": {"purposes": ["supervision", "accreditation", "research", "shared review", "training"],
+              "viewers": ["guider", "supervisor", "assessor", "researcher"], "until": "2036-03-31",
+              "given_by": "parent", "note": "Signed at the first filming; training added at the shared review."},
+    "Birch": {"purposes": ["supervision", "accreditation", "research", "shared review"],
+              "viewers": ["guider", "supervisor", "assessor", "researcher"], "until": "2036-03-31",
+              "given_by": "parent", "note": "Signed at the first filming."},
+    "Cedar": {"purposes": ["supervision", "accreditation", "research", "shared review"],
+              "viewers": ["guider", "supervisor", "assessor", "researcher"], "until": "2036-03-31",
+              "given_by": "parent and carer", "note": "Signed at the first filming."},
+}
 
 #: A visual-only act of the script (drawn, never coded): the child looking away, playing on.
 CHILD_AWAY = "_child-looking-away"
@@ -456,7 +472,7 @@ def build_demo(folder: str | Path, *, seed: int = 7) -> Project:
     its own for each, drawn from :func:`interaction_script`), a shared review and a supervision
     session, coding by the supervisor (true to the picture) and by the trainee (with the misses,
     mis-codings and lag of :func:`trainee_coding`), moments with stills, the supervisor's comments,
-    a goal rated three times and pre/post outcome measures.
+    a goal rated three times, pre/post outcome measures and the family's consent (:data:`DEMO_CONSENT`).
 
     Returns
     -------
@@ -518,6 +534,7 @@ def build_demo(folder: str | Path, *, seed: int = 7) -> Project:
             for score in dc.scores:
                 project.add_measure(case, score.instrument, score.scale, point,
                                     score.pre if point == "pre" else score.post, date=day)
+        project.set_consent(case, **DEMO_CONSENT[dc.pseudonym])
     for p in films.values():
         p.unlink(missing_ok=True)
     scratch.rmdir()

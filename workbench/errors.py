@@ -106,4 +106,20 @@ class SchemaVersionError(StoreError):
 
 
 class ConsentError(StoreError):
-    """A case's consent record does not allow what was asked (purpose, viewer or date)."""
+    """A case's consent record does not allow what was asked (purpose, viewer or date).
+
+    Attributes
+    ----------
+    case : str
+        The case's pseudonym ("" when not known).
+    purpose : str
+        The use that was refused (a purpose of :data:`~workbench.model.CONSENT_PURPOSES`).
+    reason : str
+        Why, in a few words without the how-to (e.g. "no consent record"), for a note in a report.
+    """
+
+    def __init__(self, message: str, *, case: str = "", purpose: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.case = case
+        self.purpose = purpose
+        self.reason = reason

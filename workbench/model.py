@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 __all__ = [
+    "CONSENT_PURPOSES",
     "AgeBand",
     "Case",
     "Comment",
@@ -33,6 +34,7 @@ __all__ = [
     "Session",
     "SessionKind",
     "Still",
+    "parse_consent_purpose",
     "parse_enum",
 ]
 
@@ -236,12 +238,63 @@ class Measure:
     version: int = 1
 
 
+#: The uses a consent record can allow (:attr:`Consent.purposes`), and what each one covers. Every export
+#: checks the case's consent for its use before it writes anything (``docs/consent.md``):
+CONSENT_PURPOSES: dict[str, str] = {
+    "supervision": "supervision, micro-analysis and VERP reports: the work reviewed with a supervisor",
+    "accreditation": "accreditation packs: the trainee's reports and stills shown to an assessment panel",
+    "research": "the research comparison across cases (a case without it is left out)",
+    "shared review": "films and handouts shown to the family itself in a shared review session",
+    "training": "films and handouts shown to other practitioners to teach them",
+}
+#: Other spellings of a purpose, as records made before the vocabulary was fixed may hold them.
+_PURPOSE_ALIASES: dict[str, str] = {
+    "supervisions": "supervision",
+    "srs": "shared review",
+    "shared review session": "shared review",
+    "teaching": "training",
+}
+
+
+def parse_consent_purpose(value: object, *, strict: bool = True) -> str:
+    """The purpose of :data:`CONSENT_PURPOSES` that ``value`` names (case, hyphens and underscores ignored).
+
+    Parameters
+    ----------
+    value : str
+        A purpose, e.g. ``"Shared-Review"`` or ``"srs"`` (-> ``"shared review"``).
+    strict : bool
+        Refuse a purpose outside the vocabulary (default). ``False`` returns it, tidied, instead: how
+        old stored records are read, so that they stay readable (an unknown purpose allows nothing).
+
+    Raises
+    ------
+    ValueError
+        For an unknown purpose (when ``strict``), listing the known ones.
+
+    Examples
+    --------
+    >>> parse_consent_purpose("Shared_Review")
+    'shared review'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"Expected a consent purpose to be a string, but got {type(value).__name__}.")
+    key = " ".join(value.replace("-", " ").replace("_", " ").lower().split())
+    key = _PURPOSE_ALIASES.get(key, key)
+    if key in CONSENT_PURPOSES or not strict:
+        return key
+    known = ", ".join(repr(p) for p in CONSENT_PURPOSES)
+    raise ValueError(f"Invalid consent purpose. Allowed purposes are {known}, but got {value!r} instead.")
+
+
 @dataclass(frozen=True, slots=True)
 class Consent:
     """A case's consent record: who may see the films, for which purposes, until when.
 
-    ``until`` is the retention date (None: until consent is withdrawn); after it the case is
-    listed by ``workbench retention`` and should be purged (``workbench purge``).
+    ``purposes`` are among :data:`CONSENT_PURPOSES` (a record stored before the vocabulary was fixed
+    may hold another word: it is kept, and allows nothing). ``until`` is the retention date (None: until
+    consent is withdrawn); after it the case is listed by ``workbench retention`` and should be purged
+    (``workbench purge``).
     """
 
     id: int

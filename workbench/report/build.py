@@ -315,6 +315,7 @@ def build(
     template: str | os.PathLike[str] | None = None,
     timeout: int = 600,
     printer: PdfPrinter | None = None,
+    purpose: str | None = None,
 ) -> ReportResult:
     """Build one report from its notebook template: execute, export HTML and/or PDF, check, write.
 
@@ -352,6 +353,10 @@ def build(
         Seconds a cell may run.
     printer : PdfPrinter, optional
         An open printer to reuse for several PDFs.
+    purpose : str, optional
+        The consent purpose the report is for (default: its kind's, see
+        :data:`~workbench.report.consent.REPORT_PURPOSES`; a report built for an accreditation
+        pack: ``"accreditation"``).
 
     Returns
     -------
@@ -359,6 +364,10 @@ def build(
 
     Raises
     ------
+    ConsentError
+        If the case's consent does not allow the report (research: if no case's does; a case without
+        it is left out, named in ``info["left_out"]`` and in a note in the report). Checked before
+        anything is written.
     DeidentificationError
         If an output contains a protected real name or a file path (nothing is written).
     NotFoundError
@@ -388,6 +397,7 @@ def build(
         if out_dir is None and folder is None:
             raise ValueError("Expected 'out_dir' for a project without a folder (a database URL).")
         session = _check_target(store, kind, case, session)
+        _check_consent(store, kind, case, purpose)  # before any folder or file is made
         if out_dir is not None:
             out = Path(out_dir)
         elif kind == "research":  # several cases: the project's reports folder
@@ -474,6 +484,7 @@ def build(
             "scheme": info.get("scheme", ""),
             "faces_blurred": bool(info.get("faces_blurred", blur_faces)),
             "missing": list(info.get("missing", [])),
+            "left_out": list(info.get("left_out", [])),
             "parameters": {k: v for k, v in parameters.items() if k not in ("project", "generated_at")},
             "workbench_version": __version__,
             "generated_at": when.isoformat(),
@@ -508,6 +519,19 @@ def _check_target(store: Project, kind: str, case: Any, session: Any) -> Any:
     elif kind == "supervision":
         return default_session(store, found).id
     return session
+
+
+def _check_consent(store: Project, kind: str, case: Any, purpose: str | None) -> None:
+    """Refuse a report the case's consent does not allow; research: refuse only if no case is left."""
+    from workbench.report.consent import REPORT_PURPOSES, check_report_consent, consenting_cases
+    from workbench.report.data import resolve_case
+
+    if kind != "research":  # the case by id ("2") or pseudonym, as _check_target found it
+        check_report_consent(store, kind, resolve_case(store, case), purpose=purpose)
+        return
+    names = [x.strip() for x in str(case or "").split(",") if x.strip()]
+    cases = [resolve_case(store, c) for c in names] if names else store.cases()
+    consenting_cases(store, cases, purpose or REPORT_PURPOSES[kind], use="the research report")
 
 
 def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -> str:

@@ -948,6 +948,9 @@ class Research(ReportData):
     window_ms : int
         Answer window for the contingencies.
 
+    Only cases whose consent allows ``"research"`` are compared; the others are left out and named,
+    with why, in :attr:`left_out` (a note in the report, and ``left_out`` on the cover info).
+
     Raises
     ------
     ValueError
@@ -976,9 +979,12 @@ class Research(ReportData):
         super().__init__(project, None, **kwargs)
         if isinstance(cases, str):
             cases = [c.strip() for c in cases.split(",") if c.strip()]
-        self.cases = [resolve_case(project, c) for c in cases] if cases else project.cases()
-        if not self.cases:
+        chosen = [resolve_case(project, c) for c in cases] if cases else project.cases()
+        if not chosen:
             raise NotFoundError("Expected cases to compare, but the project has none.")
+        from workbench.report.consent import consenting_cases
+
+        self.cases, self.left_out = consenting_cases(project, chosen, "research", use="the research report")
         self.pre, self.post = pre, post
         instruments = sorted(set(self.measures()["instrument"]))
         self.lower_is_better = _instrument_names("lower_is_better", lower_is_better, instruments)
@@ -1004,7 +1010,17 @@ class Research(ReportData):
         info = super().cover_info(**extra)
         info["case"] = names
         info["title"] = f"{KIND_LABELS[self.kind]} — {len(self.cases)} case{'s' if len(self.cases) != 1 else ''}"
+        info["left_out"] = [{"case": x.case, "reason": x.reason} for x in self.left_out]
         return info
+
+    def left_out_note(self) -> str:
+        """The note naming the cases left out for want of research consent, and why ("" if none)."""
+        if not self.left_out:
+            return ""
+        which = " ".join(x.note() for x in self.left_out)
+        n = len(self.cases)
+        return (f"{which} Only cases whose consent covers research are compared: {n} of {n + len(self.left_out)} "
+                f"{'is' if n == 1 else 'are'}.")
 
     def report_date(self) -> str:
         dates = [s.date for c in self.cases for s in self.project.sessions(c)]

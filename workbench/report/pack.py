@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench import __version__
-from workbench.errors import FormatError, NotFoundError, WorkbenchError
+from workbench.errors import ConsentError, FormatError, NotFoundError, WorkbenchError
 from workbench.model import Case, SessionKind
+from workbench.report.consent import PACK_PURPOSE
 
 if TYPE_CHECKING:
     from workbench.report.build import ReportResult
@@ -316,6 +317,12 @@ def build_pack(
     Returns
     -------
     PackResult
+
+    Raises
+    ------
+    ConsentError
+        If the consent of a case in the pack (the trainee's chosen cases, and the cases of the given
+        reports) does not allow ``"accreditation"``; every such case is named. Nothing is written.
     """
     import time
 
@@ -343,6 +350,7 @@ def build_pack(
                                     f"but got {', '.join(sorted(missing))}.")
         else:
             chosen = all_cases
+        _check_pack_consent(store, chosen, reports)  # before anything is built or written
         files: dict[str, bytes] = {}
         entries: list[dict[str, Any]] = []
         report_meta: list[dict[str, Any]] = []
@@ -402,6 +410,29 @@ def build_pack(
             opened.close()
 
 
+def _check_pack_consent(store: Project, cases: Sequence[Case],
+                        reports: Sequence[ReportResult | str | os.PathLike[str]] | None) -> None:
+    """Refuse a pack unless the consent of every case in it (its stills, its reports) allows accreditation."""
+    from workbench.report.consent import check_cases
+    from workbench.report.data import resolve_case
+
+    included = {c.pseudonym: c for c in cases}
+    for rep in reports or ():
+        for name in str(_sidecar_of(rep)[0].get("case") or "").split(","):
+            if name.strip() and name.strip() not in included:
+                found = resolve_case(store, name.strip())
+                included[found.pseudonym] = found
+    try:
+        check_cases(store, list(included.values()), PACK_PURPOSE, use="the accreditation pack")
+    except ConsentError as exc:
+        refused = {x.strip() for x in exc.case.split(",")}
+        kept = [c for c in included if c not in refused]
+        if not kept:
+            raise
+        raise ConsentError(f"{exc} Or pack only the other cases: --case {','.join(kept)} (in Python: "
+                           f"cases={kept!r}).", case=exc.case, purpose=exc.purpose, reason=exc.reason) from None
+
+
 def _build_reports(store: Project, location: str, trainee: str, supervisor: str, cases: Sequence[Case],
                    kinds: Sequence[str], to: str | Sequence[str], blur_faces: bool, when: dt.datetime,
                    work: Path, build: Any) -> list[Any]:
@@ -437,7 +468,7 @@ def _build_reports(store: Project, location: str, trainee: str, supervisor: str,
             try:
                 results.append(build(location, job["kind"], case=job["case"], session=job["session"], to=formats,
                                      out_dir=work, params=job["params"], blur_faces=blur_faces, generated_at=when,
-                                     printer=printer))
+                                     printer=printer, purpose=PACK_PURPOSE))
             except NotFoundError as exc:
                 warnings.warn(f"Skipped the {job['kind']} report of {job['case']} (session {job['session']}): {exc}",
                               stacklevel=3)

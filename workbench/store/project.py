@@ -33,6 +33,7 @@ import math
 import numbers
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import uuid
@@ -79,6 +80,7 @@ from workbench.model import (
     Session,
     SessionKind,
     Still,
+    parse_consent_purpose,
     parse_enum,
 )
 from workbench.scheme import CodingScheme, default_scheme, scheme_from_dict
@@ -244,6 +246,37 @@ def _date(value: Any, name: str) -> dt.date:
 
 def _optional_date(value: Any, name: str) -> dt.date | None:
     return None if value is None else _date(value, name)
+
+
+def consent_hint(
+    case: str,
+    purpose: str,
+    current: Consent | None,
+    *,
+    viewer: str | None = None,
+    renew: bool = False,
+    project: str = "PROJECT",
+) -> str:
+    """How to record consent for ``purpose`` of ``case``: the command line and, in brackets, the API call.
+
+    With a ``current`` record, the command keeps what it allows and adds ``purpose`` (and ``viewer``);
+    with ``renew``, it asks for a new retention date. ``project`` is what the command names the project.
+    """
+    purposes = [*current.purposes] if current else []
+    purposes = list(dict.fromkeys([*purposes, purpose]))
+    viewers = list(dict.fromkeys([*(current.viewers if current else ()), *([viewer] if viewer else [])]))
+    until = "YYYY-MM-DD" if current is None or renew or current.until is None else current.until.isoformat()
+    given_by = current.given_by if current is not None and current.given_by else "ROLE"
+    flags = " ".join(f"--purpose {shlex.quote(p)}" for p in purposes)
+    flags += " " + (" ".join(f"--viewer {shlex.quote(v)}" for v in viewers) if viewers else "--viewer ROLE")
+    open_ended = current is not None and current.until is None and not renew
+    flags += " --open-ended" if open_ended else f" --until {until}"
+    flags += f" --given-by {shlex.quote(given_by)}"
+    api_until = "None" if open_ended else repr(until)
+    api = (f"project.set_consent({case!r}, purposes={purposes!r}, viewers={viewers or ['ROLE']!r}, "
+           f"until={api_until}, given_by={given_by!r}"
+           + (f", expected_version={current.version})" if current is not None else ")"))
+    return f"workbench consent set {project} {shlex.quote(case)} {flags} (in Python: {api})"
 
 
 def _check_changes(changes: Mapping[str, Any], allowed: Iterable[str], kind: str) -> None:
@@ -2477,11 +2510,13 @@ class Project:
 
     @staticmethod
     def _consent(r: Row) -> Consent:
+        # records made before the vocabulary was fixed: known spellings read as their purpose, others kept
+        purposes = tuple(dict.fromkeys(parse_consent_purpose(p, strict=False) for p in r.purposes))
         return Consent(
             id=r.id,
             case_id=r.case_id,
             viewers=tuple(r.viewers),
-            purposes=tuple(r.purposes),
+            purposes=purposes,
             until=r.until,
             given_by=r.given_by,
             note=r.note,
@@ -2510,7 +2545,9 @@ class Project:
         viewers : list of str
             Who may see the films (roles or names), e.g. ``["guider", "supervisor"]``.
         purposes : list of str
-            For what, e.g. ``["supervision", "accreditation"]`` (compared case-insensitively).
+            For what: among :data:`~workbench.model.CONSENT_PURPOSES` (``"supervision"``,
+            ``"accreditation"``, ``"research"``, ``"shared review"``, ``"training"``); case, hyphens
+            and underscores are ignored.
         until : date, 'YYYY-MM-DD' or None
             The retention date: after it :meth:`retention` lists the case for purging.
             None: until consent is withdrawn.
@@ -2522,10 +2559,15 @@ class Project:
         Returns
         -------
         Consent
+
+        Raises
+        ------
+        ValueError
+            For an unknown purpose (the message lists the known ones) or no purpose at all.
         """
         values = {
             "viewers": self._words(viewers, "viewers"),
-            "purposes": [p.lower() for p in self._words(purposes, "purposes")],
+            "purposes": list(dict.fromkeys(parse_consent_purpose(p) for p in self._words(purposes, "purposes"))),
             "until": _optional_date(until, "until"),
             "given_by": _text(given_by, "given_by", required=False),
             "note": _text(note, "note", required=False),
@@ -2542,6 +2584,32 @@ class Project:
                 row = self._update(conn, t.consents, "consent", current.id, expected_version, values)
         return self._consent(row)
 
+    def withdraw_consent(self, case: Case | int | str, *, expected_version: int | None = None) -> Consent:
+        """Remove a case's consent record: from now on every export of the case is refused.
+
+        The case's films and everything derived from them stay until the case is purged
+        (:meth:`purge_case`, ``workbench purge``): a withdrawal of consent calls for that.
+        To withdraw only some purposes, record the consent again without them (:meth:`set_consent`).
+
+        Returns
+        -------
+        Consent
+            The record that was removed (the audit log keeps it too).
+
+        Raises
+        ------
+        NotFoundError
+            If the case has no consent record.
+        """
+        with self._write() as conn:
+            cid = self._case_id(conn, case)
+            current = conn.execute(sa.select(t.consents).where(t.consents.c.case_id == cid)).first()
+            if current is None:
+                raise NotFoundError(f"Expected a consent record of case {self._pseudonym(conn, cid)} to withdraw, "
+                                    "but none was recorded.")
+            self._delete(conn, t.consents, "consent", current.id, expected_version)
+        return self._consent(current)
+
     def consent(self, case: Case | int | str) -> Consent | None:
         """The case's consent record, or None if none was recorded."""
         with self._read() as conn:
@@ -2554,12 +2622,37 @@ class Project:
         with self._read() as conn:
             return [self._consent(r) for r in conn.execute(sa.select(t.consents).order_by(t.consents.c.case_id))]
 
+    @staticmethod
+    def _pseudonym(conn: Connection, case_id: int) -> str:
+        return str(conn.execute(sa.select(t.cases.c.pseudonym).where(t.cases.c.id == case_id)).scalar_one())
+
     def check_consent(
-        self, case: Case | int | str, purpose: str, *, viewer: str | None = None, on: dt.date | str | None = None
+        self,
+        case: Case | int | str,
+        purpose: str,
+        *,
+        viewer: str | None = None,
+        on: dt.date | str | None = None,
+        use: str | None = None,
     ) -> Consent:
         """Make sure the case's films may be used for ``purpose`` (and seen by ``viewer``) on a date.
 
-        Reports and packs call this before they include a case's stills or clips.
+        Every export calls this before it writes anything: reports (``"supervision"``; the research
+        comparison ``"research"``, per case), accreditation packs (``"accreditation"``), films and
+        handouts (``"shared review"`` or ``"training"``).
+
+        Parameters
+        ----------
+        case : Case, int or str
+            The case (record, id or pseudonym).
+        purpose : str
+            One of :data:`~workbench.model.CONSENT_PURPOSES`.
+        viewer : str, optional
+            Also require this viewer (role or name) among who may see the films.
+        on : date or 'YYYY-MM-DD', optional
+            The day of the use (default: today).
+        use : str, optional
+            What is being made, for the message (e.g. ``"the supervision report"``).
 
         Returns
         -------
@@ -2569,29 +2662,47 @@ class Project:
         Raises
         ------
         ConsentError
-            If there is no consent record, the purpose or viewer is not in it, or its
-            retention date has passed.
+            If there is no consent record, the purpose or viewer is not in it, or its retention date
+            has passed. The message names the case (pseudonym), the use, what the record allows and
+            how to record consent (``workbench consent set ...`` and :meth:`set_consent`).
+        ValueError
+            For a purpose outside the vocabulary.
         """
         from workbench.errors import ConsentError
 
+        purpose = parse_consent_purpose(purpose)
         day = _date(on, "on") if on is not None else dt.date.today()
-        found = self.consent(case)
-        name = case if isinstance(case, str) else f"case {self._id(case, 'case', Case)}"
+        with self._read() as conn:
+            cid = self._case_id(conn, case)
+            name = self._pseudonym(conn, cid)
+            row = conn.execute(sa.select(t.consents).where(t.consents.c.case_id == cid)).first()
+        found = None if row is None else self._consent(row)
+        what = f"{purpose!r}" + (f" ({use})" if use else "")
+        given = "Once the family has given it, record it with: "
+        ended = found is not None and found.until is not None and found.until < day
+
+        def refuse(reason: str, message: str) -> NoReturn:
+            raise ConsentError(message, case=name, purpose=purpose, reason=reason)
+
         if found is None:
-            raise ConsentError(f"Expected a consent record for {name}, but none was recorded (see set_consent).")
-        if purpose.strip().lower() not in found.purposes:
-            raise ConsentError(
-                f"Expected consent for {purpose!r} from {name}, but it covers only {', '.join(found.purposes)}."
-            )
+            refuse("no consent record", f"Expected a consent record of case {name} allowing {what}, but none was "
+                   f"recorded. {given}{consent_hint(name, purpose, None)}.")
+        if purpose not in found.purposes:
+            hint = consent_hint(name, purpose, found, renew=ended)
+            refuse(f"its consent does not cover {purpose} (it covers {', '.join(found.purposes)})",
+                   f"Expected consent for {what} from case {name}, but it covers only {', '.join(found.purposes)}. "
+                   f"{given}{hint}.")
         if viewer is not None and viewer.strip() not in found.viewers:
-            raise ConsentError(
-                f"Expected {viewer!r} among who may see the films of {name}, but got {', '.join(found.viewers)}."
-            )
-        if found.until is not None and found.until < day:
-            raise ConsentError(
-                f"Expected consent of {name} valid on {day.isoformat()}, but it ended on {found.until.isoformat()}; "
-                "purge the case (workbench purge)."
-            )
+            hint = consent_hint(name, purpose, found, viewer=viewer.strip(), renew=ended)
+            refuse(f"{viewer.strip()!r} is not among who may see its films",
+                   f"Expected {viewer!r} among who may see the films of case {name}, but got "
+                   f"{', '.join(found.viewers)}. {given}{hint}.")
+        if found.until is not None and ended:
+            refuse(f"its consent ended on {found.until.isoformat()}",
+                   f"Expected consent of case {name} for {what} valid on {day.isoformat()}, but it ended on "
+                   f"{found.until.isoformat()} (it covered {', '.join(found.purposes)}). If the family renewed it, "
+                   f"record it with: {consent_hint(name, purpose, found, renew=True)}. Otherwise remove the case "
+                   f"and everything derived from its films: workbench purge PROJECT --case {shlex.quote(name)}.")
         return found
 
     # -- audit log --------------------------------------------------------------------------
