@@ -1551,6 +1551,7 @@ class Project:
         from workbench import media
 
         sid = self._id(session, "session", Session)
+        self._writable()
         self._get(t.sessions, sid, "session")  # fail before the (slow) probe
         src = Path(video_path).expanduser()
         if not src.is_file():
@@ -2308,6 +2309,7 @@ class Project:
         """
         from workbench import media
 
+        self._writable()
         rec = self.recording(recording) if not isinstance(recording, Recording) else recording
         caption = _text(caption, "caption", required=False)
         ms = self._time(time_ms, rec.duration_ms, rec.id)
@@ -2887,6 +2889,8 @@ class Project:
         with self._read() as conn:
             cid = self._case_id(conn, case)
         path = folder / kind / f"case-{cid}"
+        if not path.is_dir():
+            self._writable()
         path.mkdir(parents=True, exist_ok=True)
         return path
 
