@@ -85,11 +85,18 @@ def _kernel(film: Path, project: Path, how: str) -> subprocess.Popen[str]:
     )
 
 
-def test_registrations_end_with_their_kernel(tmp_path: Path) -> None:
+@pytest.fixture
+def project_film(tmp_path: Path) -> tuple[Path, Path]:
+    """(project folder, a 10-byte 'film' inside it)."""
     project = tmp_path / "project"
     project.mkdir()
-    film = project / "film.mp4"
-    film.write_bytes(b"\x00" * 10)
+    path = project / "film.mp4"
+    path.write_bytes(b"\x00" * 10)
+    return project, path
+
+
+def test_registrations_end_with_their_kernel(tmp_path: Path, project_film: tuple[Path, Path]) -> None:
+    project, film = project_film
     registry = tmp_path / "registry"
 
     ended = _kernel(film, project, "exit")  # a kernel that ends normally removes its own
@@ -113,11 +120,8 @@ def test_registrations_end_with_their_kernel(tmp_path: Path) -> None:
     assert {p.stem for p in registry.glob("*.json")} == {mine}
 
 
-def test_stale_registrations_are_removed_and_refused(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    film = project / "film.mp4"
-    film.write_bytes(b"\x00" * 10)
+def test_stale_registrations_are_removed_and_refused(tmp_path: Path, project_film: tuple[Path, Path]) -> None:
+    project, film = project_film
     registry = tmp_path / "registry"
     token = register_media(film, project)
     entry = registry / f"{token}.json"

@@ -7,7 +7,8 @@
   ``expected_version`` null), so nothing is lost from the record unseen.
 
 Each race is run many times on both backends (``project_recording`` is parametrised
-``sqlite``/``postgres``): two coder processes are told the same instant to edit the same row.
+``sqlite``/``postgres``): two coder processes (``_Coder`` of ``tests/test_trust.py``) are told
+the same instant to edit the same row.
 Before this was made the same, unversioned races ended differently by backend (SQLite: both
 applied; PostgreSQL: one ConflictError). A deterministic test holds the row in a second
 connection's open transaction so that the edit must wait for it, on both backends.
@@ -15,9 +16,6 @@ connection's open transaction so that the edit must wait for it, on both backend
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -27,81 +25,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.test_trust import _Coder  # a coder's process: edits on command, at a given instant
 from workbench.errors import ConflictError
 from workbench.model import Recording
-from workbench.store import Project, open_project
+from workbench.store import Project
 from workbench.store import schema as t
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Races per kind (versioned, unversioned) and backend.
 TRIALS = 25
 
-_EDITOR_MAIN = """
-import json, sys
-sys.path.insert(0, {root!r})
-from tests.test_store_concurrency import _editor_loop
-_editor_loop(json.loads(sys.argv[1]))
-"""
 
-
-def _editor_loop(cfg: dict[str, Any]) -> None:
-    """An editor's process: JSON commands on stdin (``edit`` at an instant, ``quit``), JSON answers on stdout."""
-    kwargs: dict[str, Any] = {"coder": cfg["coder"]}
-    if "://" in cfg["target"]:
-        kwargs["folder"] = cfg["folder"]
-    project = open_project(cfg["target"], **kwargs)
-    sys.stdout.write("{}\n")  # ready
-    sys.stdout.flush()
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "quit":
-            break
-        while time.time() < cmd["at"]:  # start together with the other editor
-            pass
-        try:
-            out: dict[str, Any] = {
-                "version": project.update_annotation(cmd["id"], expected_version=cmd["version"], note=cmd["note"])
-            }
-        except ConflictError as exc:
-            out = {"conflict": str(exc)}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
-    project.close()
-
-
-class _Editor:
-    def __init__(self, target: tuple[str, Path], coder: str) -> None:
-        cfg = {"target": target[0], "folder": str(target[1]), "coder": coder}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _EDITOR_MAIN.format(root=str(ROOT)), json.dumps(cfg)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        self.answer()  # opened
-
-    def send(self, **cmd: Any) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-
-    def answer(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line, f"the editor process died (exit {self.proc.poll()})"
-        return json.loads(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.send(op="quit")
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                self.proc.kill()
-
-
-def _race(editors: dict[str, _Editor], aid: int, version: int | None, label: str) -> dict[str, dict[str, Any]]:
+def _race(editors: dict[str, _Coder], aid: int, version: int | None, label: str) -> dict[str, dict[str, Any]]:
     at = time.time() + 0.05
     for who, editor in editors.items():
         editor.send(op="edit", id=aid, version=version, note=f"{who} {label}", at=at)
@@ -109,13 +43,15 @@ def _race(editors: dict[str, _Editor], aid: int, version: int | None, label: str
 
 
 def test_edits_race_the_same_way_on_both_backends(
-    project_recording: tuple[Project, Recording], _project_target: tuple[str, Path]
+    project_recording: tuple[Project, Recording], _project_target: tuple[str, Path], tmp_path: Path
 ) -> None:
     project, rec = project_recording
     aid = project.add_annotation(rec, "child", "waiting", 100, 300)
-    editors = {"anna": _Editor(_project_target, "anna"), "ben": _Editor(_project_target, "ben")}
+    editors = {who: _Coder(_project_target, who, tmp_path / "registry") for who in ("anna", "ben")}
     outcomes: Counter[str] = Counter()
     try:
+        for editor in editors.values():
+            assert editor.ask(op="read", id=aid)["version"] == 1  # both processes are up
         for r in range(TRIALS):
             # versioned: both read version v; exactly one edit is applied, the other is refused
             v = project.annotation(aid)["version"]
