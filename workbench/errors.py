@@ -13,11 +13,13 @@ __all__ = [
     "AnnotationError",
     "ConflictError",
     "ConsentError",
+    "DatabaseGoneError",
     "DuplicateImportError",
     "FormatError",
     "InstrumentError",
     "MediaError",
     "NotFoundError",
+    "ReadOnlyProjectError",
     "SchemaVersionError",
     "SchemeError",
     "StoreError",
@@ -82,6 +84,34 @@ class NotFoundError(StoreError, LookupError):
 
 class ConflictError(StoreError):
     """A row was changed by someone else since it was read; reload and edit again."""
+
+
+class DatabaseGoneError(StoreError):
+    """The project's database file was removed or replaced while the project was open; nothing more is saved.
+
+    Attributes
+    ----------
+    path : str
+        The database file the project opened.
+    """
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ReadOnlyProjectError(StoreError):
+    """The project was opened read-only (read-only folder, disk or file): every edit is refused.
+
+    Attributes
+    ----------
+    where : str
+        The project folder (or database file) that is read-only.
+    """
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class DuplicateImportError(StoreError):

@@ -34,6 +34,7 @@ import datetime as dt
 import glob
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from workbench.store.project import Project
 
 __all__ = ["BackupEntry", "BackupInfo", "backup_project", "find_pg_tool", "list_backups", "restore_backup"]
+
+logger = logging.getLogger(__name__)
 
 
 MANIFEST = "manifest.json"
@@ -310,11 +313,20 @@ def backup_project(project: Project, out: str | os.PathLike[str]) -> BackupInfo:
         (part / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         (part / MANIFEST).chmod(0o600)
     total = manifest["database"]["bytes"] + sum(f["bytes"] for f in files)
-    with project._write() as conn:
-        conn.execute(
-            sa.insert(t.backups).values(path=str(out), kind=kind, made_at=made_at, made_by=project.coder, bytes=total)
+    if project.read_only:  # the copy is whole; only the project's own list of backups cannot learn of it
+        logger.warning(
+            "The backup %s is complete, but the read-only project %s cannot record it in its list of backups.",
+            out,
+            project.folder,
         )
-        project._audit(conn, "backup", "project", None, None, {"path": str(out), "kind": kind, "files": len(files)})
+    else:
+        with project._write() as conn:
+            conn.execute(
+                sa.insert(t.backups).values(
+                    path=str(out), kind=kind, made_at=made_at, made_by=project.coder, bytes=total
+                )
+            )
+            project._audit(conn, "backup", "project", None, None, {"path": str(out), "kind": kind, "files": len(files)})
     if missing:
         warnings.warn(
             f"The backup {out} lacks {len(missing)} file(s) its database refers to (deleted meanwhile?): "

@@ -10,6 +10,15 @@ Every edit is one transaction, committed when the method returns. Editable rows
 carry a ``version`` (1 on insert, bumped by each update): pass the version you
 edited as ``expected_version`` and an edit made meanwhile by someone else is
 refused with :class:`~workbench.errors.ConflictError` instead of overwritten.
+An edit without ``expected_version`` is an explicit "last writer wins", the
+same on SQLite and PostgreSQL: it is applied atomically to the row as it is
+when the edit runs, bumps the version, and the audit log records it (with
+``expected_version`` null), so no write is lost from the record unseen.
+
+A SQLite project whose database file is deleted or replaced while it is open
+refuses the next transaction with :class:`~workbench.errors.DatabaseGoneError`;
+one on a read-only folder or disk is opened read-only and refuses every edit
+with :class:`~workbench.errors.ReadOnlyProjectError`.
 
 Examples
 --------
@@ -23,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import difflib
@@ -35,6 +45,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import tempfile
 import uuid
 import warnings
@@ -44,6 +55,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -58,9 +70,11 @@ from workbench.annotations import AnnotationTable, format_span
 from workbench.errors import (
     AnnotationError,
     ConflictError,
+    DatabaseGoneError,
     DuplicateImportError,
     MediaError,
     NotFoundError,
+    ReadOnlyProjectError,
     SchemaVersionError,
     StoreError,
 )
@@ -150,20 +164,118 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _sqlite_on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # A read-only connection must not ask for WAL mode (that writes the header); the rest reads only.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
     # Writers take the write lock at BEGIN, so two writers queue (busy_timeout) instead of one
     # failing at its first write with "database is locked".
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-def _make_engine(url: sa.URL) -> Engine:
+class _SqliteFile:
+    """The SQLite file of an open project: how it was opened, and which file it was.
+
+    SQLite keeps writing to a database file that was deleted (or replaced) while it is open,
+    and acknowledges every write: they land in the unlinked file and are lost when the
+    program ends. So the file's identity (device, inode) is taken when the project is opened
+    and compared with the path's at the start of every transaction and after every commit
+    (one ``os.stat``, a few microseconds); a difference raises :class:`DatabaseGoneError`.
+    Connections are opened with ``mode=rw`` once the file exists, so a lost file is never
+    silently recreated empty.
+
+    A read-only project (the file or its folder cannot be written, e.g. a read-only disk)
+    is opened with ``mode=ro``; where SQLite cannot make the WAL index (``-shm``) beside a
+    read-only file, with ``immutable=1``, which is only safe when no ``-wal`` holds changes.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.immutable = False
+        self.create = False  # mode=rwc: only while open_project creates the file
+        self.identity: tuple[int, int] | None = None
+        self.opened_at: dt.datetime | None = None
+
+    def uri(self) -> str:
+        """The ``file:`` URI sqlite3 opens (``mode=ro``/``rw``/``rwc``, ``immutable=1`` if needed)."""
+        mode = "ro" if self.read_only else ("rwc" if self.create else "rw")
+        return f"file:{quote(self.path.as_posix())}?mode={mode}" + ("&immutable=1" if self.immutable else "")
+
+    def connect(self) -> Any:
+        """A new sqlite3 connection to the file (the engine's ``creator``)."""
+        self.check()
+        return sqlite3.connect(self.uri(), uri=True, check_same_thread=False)
+
+    def remember(self) -> None:
+        """Take the file's identity now (after opening or creating it)."""
+        st = os.stat(self.path)
+        self.identity = (st.st_dev, st.st_ino)
+        self.opened_at = _now()
+        self.create = False
+
+    def check(self, *, committed: bool = False) -> None:
+        """Raise :class:`DatabaseGoneError` if the file at the path is no longer the one opened.
+
+        ``committed``: the check follows a commit, which then went to the lost file.
+        """
+        if self.identity is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            what = "was deleted (or moved away)"
+        except OSError as exc:
+            what = f"cannot be reached ({exc.strerror})"
+        else:
+            if (st.st_dev, st.st_ino) == self.identity:
+                return
+            what = "was replaced by another file (restored from a backup, or copied over?)"
+        since = f" at {self.opened_at:%Y-%m-%d %H:%M:%S} UTC" if self.opened_at is not None else ""
+        outcome = (
+            "the change just made went to the lost file and is not in the project"
+            if committed
+            else "this was refused and nothing was stored"
+        )
+        raise DatabaseGoneError(
+            f"The project database {self.path} {what} after this program opened it{since}. Nothing more can be "
+            f"saved to it: {outcome}. Close every program that has the project open; if the "
+            f"file is lost, bring the project back from a backup with `workbench restore BACKUP {self.path.parent}` "
+            "(see `workbench backup`), or move the file back; then open the project again.",
+            str(self.path),
+        )
+
+    def on_begin(self, conn: Connection) -> None:
+        """The engine's ``begin`` event: refuse a lost file or a write to a read-only one, then BEGIN."""
+        self.check()
+        if self.read_only and conn.get_execution_options().get(_WRITE):
+            raise _read_only_error(str(self.path.parent))
+        _sqlite_on_begin(conn)
+
+
+def _read_only_error(where: str) -> ReadOnlyProjectError:
+    return ReadOnlyProjectError(
+        f"The project {where} is open read-only (its folder or database file cannot be written by this user, "
+        "or it is on a read-only disk), so this change was refused and nothing was stored. Copy the project "
+        "folder somewhere writable (or ask for write access) to edit it.",
+        where,
+    )
+
+
+def _make_engine(url: sa.URL, sqlite_file: _SqliteFile | None = None) -> Engine:
     if url.get_backend_name() == "sqlite":
         if _is_memory_sqlite(url):
             engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        elif sqlite_file is not None:
+            engine = sa.create_engine(url, creator=sqlite_file.connect)
         else:
             engine = sa.create_engine(url)
-        event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        read_only = sqlite_file is not None and sqlite_file.read_only
+        event.listen(engine, "connect", _sqlite_on_connect_read_only if read_only else _sqlite_on_connect)
+        event.listen(engine, "begin", sqlite_file.on_begin if sqlite_file is not None else _sqlite_on_begin)
         return engine
     try:
         # Smaller multi-row INSERT pages: psycopg re-parses long statements on every call (measured:
@@ -624,28 +736,38 @@ def open_project(
         files = root
         url = sa.URL.create("sqlite", database=str(db))
 
+    sqlite_file: _SqliteFile | None = None
     if _is_memory_sqlite(url):
         create = True
         if files is None:
             tempdir = tempfile.TemporaryDirectory(prefix="workbench-")
             files = Path(tempdir.name)
     elif url.get_backend_name() == "sqlite":
-        db_file = Path(url.database or "")
+        db_file = Path(url.database or "").expanduser().absolute()
+        sqlite_file = _SqliteFile(db_file)
         if not db_file.exists():
             if not create:
                 raise NotFoundError(
                     f"Expected a VIG Workbench database at {db_file}, but the file does not exist. "
                     "Use create=True or `workbench init` to create one."
                 )
+            _refuse_orphaned_files(db_file)
             db_file.parent.mkdir(parents=True, exist_ok=True)
+            sqlite_file.create = True
+        elif not (os.access(db_file, os.W_OK) and os.access(db_file.parent, os.W_OK)):
+            sqlite_file.read_only = True
+            sqlite_file.immutable = _needs_immutable(db_file)
     where = url.render_as_string(hide_password=True)
-    if files is not None and create:
+    read_only = sqlite_file is not None and sqlite_file.read_only
+    if files is not None and create and not read_only:
         for sub in ("media", "stills"):
             (files / sub).mkdir(parents=True, exist_ok=True)
 
-    engine = _make_engine(url)
+    engine = _make_engine(url, sqlite_file)
     try:
-        _prepare_database(engine, create=create, where=where, scheme=scheme)
+        _prepare_database(engine, create=create, where=where, scheme=scheme, read_only=read_only)
+        if sqlite_file is not None:
+            sqlite_file.remember()
     except BaseException:
         engine.dispose()
         if tempdir is not None:
@@ -656,11 +778,63 @@ def open_project(
     except BaseException:
         engine.dispose()
         raise
-    return Project(engine, folder=files, coder=who, tempdir=tempdir)
+    if sqlite_file is not None and sqlite_file.read_only:
+        logger.warning(
+            "Opened the project %s read-only: its folder or database file cannot be written by this user (or the "
+            "disk is read-only). Reading, exports to another folder and backups work; every edit is refused.",
+            files if files is not None else where,
+        )
+    return Project(engine, folder=files, coder=who, tempdir=tempdir, sqlite_file=sqlite_file)
 
 
-def _prepare_database(engine: Engine, *, create: bool, where: str, scheme: CodingScheme | None) -> None:
-    """Check the schema revision, migrate to head, make sure a scheme is stored (one transaction)."""
+#: What a project folder holds besides its database: if any of it is there without the
+#: database, the database was lost, and a new empty one must not be made beside it.
+_PROJECT_TRACES = ("media", "stills", "backups", "results", "reports", "thumbnails", "clips", "cache")
+
+
+def _refuse_orphaned_files(db_file: Path) -> None:
+    """Refuse to create ``db_file`` in a folder that holds a project's files but lost its database."""
+    folder = db_file.parent
+    found = [f"{name}/" for name in _PROJECT_TRACES if (folder / name).is_dir() and any((folder / name).iterdir())]
+    found += [p.name for p in (folder / f"{db_file.name}-wal", folder / f"{db_file.name}-shm") if p.exists()]
+    if found:
+        raise StoreError(
+            f"Expected a new project folder, but {folder} holds a project's files ({', '.join(found)}) without "
+            f"its database {db_file.name}: the database was deleted or moved. Creating an empty one here would "
+            f"hide what is left. Bring the project back from a backup with `workbench restore BACKUP {folder}`, "
+            f"or move the database back; to start afresh, create the project in another folder."
+        )
+
+
+def _needs_immutable(db_file: Path) -> bool:
+    """Whether a read-only open of ``db_file`` needs ``immutable=1``: SQLite cannot reach a WAL index.
+
+    ``mode=ro`` works when the ``-shm`` file can be created or already exists; a database
+    closed cleanly on a read-only disk has neither ``-wal`` nor ``-shm``, and then only
+    ``immutable=1`` opens it (safe: no ``-wal`` holds changes that reading would miss).
+    """
+    wal = db_file.with_name(db_file.name + "-wal")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{quote(db_file.as_posix())}?mode=ro", uri=True)) as probe:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return False
+    except sqlite3.Error as exc:
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"Cannot open the read-only project database {db_file}: it has unsaved changes in {wal.name} "
+                f"that SQLite cannot read without writing beside it ({exc}). Copy the project folder somewhere "
+                "writable and open the copy."
+            ) from exc
+        return True
+
+
+def _prepare_database(
+    engine: Engine, *, create: bool, where: str, scheme: CodingScheme | None, read_only: bool = False
+) -> None:
+    """Check the schema revision, migrate to head, make sure a scheme is stored (one transaction).
+
+    A ``read_only`` database is only checked: it must be at the newest revision already.
+    """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -669,7 +843,7 @@ def _prepare_database(engine: Engine, *, create: bool, where: str, scheme: Codin
     head = script.get_current_head()
     try:
         with engine.connect() as conn:
-            conn.execution_options(**{_WRITE: True})
+            conn.execution_options(**{_WRITE: not read_only})
             with conn.begin():
                 if conn.dialect.name == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -694,6 +868,12 @@ def _prepare_database(engine: Engine, *, create: bool, where: str, scheme: Codin
                             f"The project {where} was written by a newer VIG Workbench (schema revision "
                             f"{rev}); this one knows up to {head}. Upgrade the workbench."
                         )
+                if tuple(current) != (head,) and read_only:
+                    raise StoreError(
+                        f"The read-only project {where} is at schema revision {', '.join(current) or 'none'}, older "
+                        f"than this workbench's {head}, and cannot be upgraded where it is. Copy the project "
+                        "folder somewhere writable and open the copy (it is upgraded on opening)."
+                    )
                 if tuple(current) != (head,):
                     command.upgrade(alembic_config(connection=conn), "head")
                     if "alembic_version" in tables:
@@ -706,7 +886,9 @@ def _prepare_database(engine: Engine, *, create: bool, where: str, scheme: Codin
                     else:
                         logger.info("Created the project database %s at schema revision %s.", where, head)
                 active = conn.execute(sa.select(t.schemes.c.id).where(t.schemes.c.active)).first()
-                if active is None:
+                if read_only:
+                    pass  # nothing can be stored; a missing scheme is reported when it is asked for
+                elif active is None:
                     _store_scheme(conn, scheme or default_scheme())
                 elif scheme is not None and scheme.to_dict() != _active_scheme_content(conn):
                     warnings.warn(
@@ -795,8 +977,10 @@ class Project:
         folder: Path | None,
         coder: str,
         tempdir: tempfile.TemporaryDirectory[str] | None = None,
+        sqlite_file: _SqliteFile | None = None,
     ) -> None:
         self._engine: Engine | None = engine
+        self._sqlite_file = sqlite_file
         self.folder: Path | None = folder
         self.url: str = engine.url.render_as_string(hide_password=True)
         self.coder: str = coder
@@ -845,8 +1029,19 @@ class Project:
         with self._read() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the project was opened read-only (its folder, file or disk is not writable): edits are refused."""
+        return self._sqlite_file is not None and self._sqlite_file.read_only
+
+    def _writable(self) -> None:
+        """Raise :class:`ReadOnlyProjectError` on a read-only project (before writing files beside the database)."""
+        if self.read_only:
+            raise _read_only_error(str(self.folder if self.folder is not None else self.url))
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        self._writable()
         with self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             try:
@@ -854,6 +1049,9 @@ class Project:
                     yield conn
             except sa_exc.DBAPIError as exc:
                 raise self._wrap(exc) from exc
+        if self._sqlite_file is not None:
+            # Deleted during the transaction? Then the commit went to the unlinked file: say so.
+            self._sqlite_file.check(committed=True)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -870,6 +1068,8 @@ class Project:
                 if pattern.search(detail):
                     return StoreError(f"{message} (database: {detail})")
             return StoreError(f"The database refused the change: {detail}")
+        if "readonly database" in detail:
+            return _read_only_error(str(self.folder if self.folder is not None else self.url))
         if "locked" in detail or "busy" in detail:
             return StoreError(
                 f"The project database {self.url} stayed busy for {BUSY_TIMEOUT_MS / 1000:g} s "
@@ -888,8 +1088,18 @@ class Project:
         raise TypeError(f"Expected a {kind} (record or integer id), but got {value!r}.")
 
     @staticmethod
-    def _require(conn: Connection, table: sa.Table, row_id: int, kind: str) -> Row:
-        row = conn.execute(sa.select(table).where(table.c.id == row_id)).first()
+    def _require(conn: Connection, table: sa.Table, row_id: int, kind: str, *, lock: bool = False) -> Row:
+        """The row, or NotFoundError. ``lock``: read it for an update (PostgreSQL ``FOR UPDATE``).
+
+        An edit that reads a row, checks it and writes it back must lock it at the read: else,
+        on PostgreSQL, another transaction can change it in between, and the write-back either
+        fails (a version check) or overwrites the other edit unseen. On SQLite a writer holds the
+        whole database from ``BEGIN IMMEDIATE``, so ``FOR UPDATE`` is not needed (nor emitted).
+        """
+        stmt = sa.select(table).where(table.c.id == row_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
         if row is None:
             raise NotFoundError(f"Expected an existing {kind} id, but got {row_id}.")
         return row
@@ -923,7 +1133,8 @@ class Project:
         }
         if case_id is None:
             case_id = self._case_of(conn, kind, row._mapping)
-        self._audit(conn, "update", kind, row_id, case_id, {"changed": changed, "version": row.version})
+        details = {"changed": changed, "version": row.version, "expected_version": expected_version}
+        self._audit(conn, "update", kind, row_id, case_id, details)
         return row
 
     def _delete(self, conn: Connection, table: sa.Table, kind: str, row_id: int, expected_version: int | None) -> None:
@@ -1373,6 +1584,7 @@ class Project:
         from workbench import media
 
         sid = self._id(session, "session", Session)
+        self._writable()
         self._get(t.sessions, sid, "session")  # fail before the (slow) probe
         src = Path(video_path).expanduser()
         if not src.is_file():
@@ -1986,6 +2198,11 @@ class Project:
         The changed row is validated again. Moving the onset of a point event
         (``offset_ms == onset_ms``) without giving an offset keeps it a point event.
 
+        Pass the ``version`` you read as ``expected_version`` (the widgets always do):
+        an edit made meanwhile by someone else is then refused, never overwritten.
+        Without it the edit is "last writer wins": the same on SQLite and PostgreSQL,
+        applied to the row as it is now, and recorded in the audit log.
+
         Returns
         -------
         int
@@ -2005,6 +2222,10 @@ class Project:
         scheme = self.scheme
         with self._write() as conn:
             cur = self._require(conn, t.annotations, aid, "annotation")
+            # The recording's lock first, then the row's (the order every annotation writer takes them);
+            # the row read again under its lock is the one this edit changes (its recording never changes).
+            self._lock_recording(conn, cur.recording_id)
+            cur = self._require(conn, t.annotations, aid, "annotation", lock=True)
             if expected_version is not None and cur.version != expected_version:
                 self._refuse(conn, t.annotations, "annotation", aid, expected_version)
             row = {c: getattr(cur, c) for c in _ANNOTATION_EDITABLE}
@@ -2012,7 +2233,6 @@ class Project:
                 row["offset_ms"] = changes["onset_ms"]
             row.update(changes)
             checked = AnnotationTable([row], scheme=scheme, source=f"annotation {aid}").records()[0]
-            self._lock_recording(conn, cur.recording_id)
             as_stored = {**checked, "coder": checked["coder"] or self.coder}
             case_id = self._case_of(conn, "annotation", {"recording_id": cur.recording_id})
             problems = self._annotation_problems(
@@ -2022,7 +2242,7 @@ class Project:
                 raise AnnotationError(problems, source=f"annotation {aid}")
             values = {c: checked[c] for c in _ANNOTATION_EDITABLE if checked[c] != getattr(cur, c)}
             values["updated_at"] = _now()
-            new = self._update(conn, t.annotations, "annotation", aid, cur.version, values, case_id=case_id)
+            new = self._update(conn, t.annotations, "annotation", aid, expected_version, values, case_id=case_id)
         return int(new.version)
 
     def delete_annotation(self, annotation_id: int, *, expected_version: int | None = None) -> None:
@@ -2085,7 +2305,7 @@ class Project:
             if key in values:
                 values[key] = _text(values[key], key, required=False)
         with self._write() as conn:
-            cur = self._require(conn, t.moments, mid, "moment")
+            cur = self._require(conn, t.moments, mid, "moment", lock=True)
             if "onset_ms" in values or "offset_ms" in values:
                 values["onset_ms"], values["offset_ms"] = self._span(
                     values.get("onset_ms", cur.onset_ms),
@@ -2122,6 +2342,7 @@ class Project:
         """
         from workbench import media
 
+        self._writable()
         rec = self.recording(recording) if not isinstance(recording, Recording) else recording
         caption = _text(caption, "caption", required=False)
         ms = self._time(time_ms, rec.duration_ms, rec.id)
@@ -2245,7 +2466,7 @@ class Project:
             values["status"] = parse_enum(CommentStatus, values["status"], "status").value
         with self._write() as conn:
             if "time_ms" in values:
-                cur = self._require(conn, t.comments, cid, "comment")
+                cur = self._require(conn, t.comments, cid, "comment", lock=True)
                 values["time_ms"] = self._time(
                     values["time_ms"], self._duration(conn, cur.recording_id), cur.recording_id
                 )
@@ -2359,7 +2580,7 @@ class Project:
         if "text" in values:
             values["text"] = _text(values["text"], "text")
         with self._write() as conn:
-            cur = self._require(conn, t.goals, gid, "goal")
+            cur = self._require(conn, t.goals, gid, "goal", lock=True)
             if "scale_min" in values or "scale_max" in values:
                 lo, hi = self._scale(values.get("scale_min", cur.scale_min), values.get("scale_max", cur.scale_max))
                 values["scale_min"], values["scale_max"] = lo, hi
@@ -2779,6 +3000,8 @@ class Project:
         with self._read() as conn:
             cid = self._case_id(conn, case)
         path = folder / kind / f"case-{cid}"
+        if not path.is_dir():
+            self._writable()
         path.mkdir(parents=True, exist_ok=True)
         return path
 
