@@ -111,6 +111,8 @@ def read_eaf(
     tiers: Collection[str] | None = None,
     actor_from: Literal["tier", "participant"] = "tier",
     scheme: CodingScheme | None = None,
+    max_bytes: int | None = None,
+    max_items: int | None = None,
 ) -> AnnotationTable:
     """Read an ELAN ``.eaf`` file into an :class:`AnnotationTable`.
 
@@ -129,6 +131,12 @@ def read_eaf(
         ``PARTICIPANT`` attribute.
     scheme : CodingScheme, optional
         Every code must be a code of this scheme; the table is bound to it.
+    max_bytes : int, optional
+        Most bytes the file may hold (default 512 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
+    max_items : int, optional
+        Most XML tags the file may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -140,7 +148,8 @@ def read_eaf(
     Raises
     ------
     FormatError
-        If the file is missing, not XML, not an ELAN document, or its references are
+        If the file is missing, gzip-compressed (ELAN never compresses), larger than
+        ``max_bytes`` or ``max_items``, not XML, not an ELAN document, or its references are
         broken (unknown time slot, parent annotation or parent tier, or a reference cycle);
         with ``actor_from="participant"``, if tiers of different root tiers share a
         participant value. The message names the file and, where it can, the line.
@@ -162,7 +171,8 @@ def read_eaf(
         )
     path = as_path(path)
     src = str(path)
-    doc = _Document(_parse_xml(read_bytes(path, _WHAT), src), src)
+    raw = read_bytes(path, _WHAT, max_bytes=max_bytes, max_items=max_items, items="xml")
+    doc = _Document(_parse_xml(raw, src), src)
     if tiers is not None:
         wanted = set(tiers)
         unknown = sorted(wanted - set(doc.tiers))

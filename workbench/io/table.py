@@ -45,6 +45,8 @@ def read_table(
     *,
     scheme: CodingScheme | None = None,
     sep: str | None = None,
+    max_bytes: int | None = None,
+    max_items: int | None = None,
 ) -> AnnotationTable:
     """Read annotations from a CSV or TSV file.
 
@@ -56,6 +58,12 @@ def read_table(
         Every code must be a code of this scheme; the table is bound to it.
     sep : str, optional
         Column separator, overriding the one implied by the extension.
+    max_bytes : int, optional
+        Most bytes the file may hold (default 512 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
+    max_items : int, optional
+        Most lines the file may hold (default 500,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -64,7 +72,8 @@ def read_table(
     Raises
     ------
     FormatError
-        Missing or unreadable file, not text, or missing required columns.
+        Missing or unreadable file, gzip-compressed, larger than ``max_bytes`` or ``max_items``,
+        not text, or missing required columns.
     AnnotationError
         Invalid cells, each named by file, line and column.
 
@@ -75,7 +84,7 @@ def read_table(
     path = as_path(path)
     src = str(path)
     delimiter = _separator(path, sep)
-    raw = read_bytes(path, _WHAT)
+    raw = read_bytes(path, _WHAT, max_bytes=max_bytes, max_items=max_items, items="lines")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
