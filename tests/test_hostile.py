@@ -13,9 +13,11 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from workbench.errors import FormatError
@@ -215,3 +217,143 @@ def test_a_gzip_bomb_import_names_the_file_and_stores_nothing(project_recording,
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
         assert peak < 400, f"{name}: peak {peak:.0f} MiB"
         assert state() == before
+
+
+# -- absurd values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("-3", "holds -3"),
+        ("NaN", "holds 'NaN'"),
+        ("nan", "holds 'nan'"),
+        ("inf", "holds inf"),
+        ("-Inf", "holds -inf"),
+        ("1e308", "holds 1e+308"),
+    ],
+)
+def test_mea_values_that_are_not_motion_energy_are_refused(tmp_path: Path, cell: str, shown: str) -> None:
+    from workbench.analysis.synchrony import read_mea
+
+    path = tmp_path / "200_01.txt"
+    path.write_text(f'"pat" "th"\n1550 6948\n{cell} 5657\n1291 {cell}\n', encoding="utf-8")
+    with pytest.raises(FormatError) as info:
+        read_mea(path, 25)
+    message = str(info.value)
+    assert str(path) in message and "column 0 (s1_col)" in message and "data row 2" in message, message
+    assert shown in message and "Expected" in message
+
+
+def test_mea_missing_values_stay_missing_and_large_real_values_are_kept(tmp_path: Path) -> None:
+    """R's NA and empty cells are missing samples; a whole 8K frame of changed pixels is motion energy."""
+    from workbench.analysis.synchrony import read_mea
+
+    path = tmp_path / "200_01.csv"
+    path.write_text("pat,th\n1550,6948\nNA,5657\n,33177600\n", encoding="utf-8")
+    mea = read_mea(path, 25)
+    assert np.isnan(mea.s1[1:]).all() and mea.s2.tolist() == [6948, 5657, 33177600]
+
+
+def test_a_gzip_bomb_named_mea_is_refused(tmp_path: Path) -> None:
+    from workbench.analysis.synchrony import read_mea
+
+    bomb = gzip_bomb(tmp_path / "200_01.txt", unpacked=64 * MiB)
+    with pytest.raises(FormatError, match=r"Expected an MEA text file .* as plain text in '.*200_01\.txt'"):
+        read_mea(bomb, 25)
+
+
+def write_timed_video(path: Path, time_base: Fraction, step: int, frames: int = 3) -> Path:
+    """An H.264 MP4 of ``frames`` numbered frames, ``step`` units of ``time_base`` apart (any rate at all)."""
+    import av
+
+    from workbench.media import numbered_frame
+
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.codec_context.time_base = stream.time_base = time_base
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(numbered_frame(i), format="bgr24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = i * step, time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="module")
+def absurd_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Files that probe as 'videos' no recording can be: each with the phrase its refusal must hold."""
+    import cv2
+
+    from workbench.media import numbered_frame, write_video
+
+    folder = tmp_path_factory.mktemp("absurd")
+    png = folder / "family.png"
+    cv2.imwrite(str(png), numbered_frame(1))
+    jpeg = folder / "family.jpg"
+    cv2.imwrite(str(jpeg), numbered_frame(2))
+    return {
+        "a million fps": write_timed_video(folder / "million-fps.mp4", Fraction(1, 1_000_000), 1),
+        "frames 10000 s apart": write_timed_video(folder / "8-hours-3-frames.mp4", Fraction(1, 1), 10_000),
+        "a PNG named .mp4": png.rename(folder / "png-named.mp4"),
+        "a JPEG named .mp4": jpeg.rename(folder / "jpeg-named.mp4"),
+        "one frame": write_video(folder / "one-frame.mp4", [numbered_frame(0)], fps=25),
+    }
+
+
+_REFUSALS = {
+    "a million fps": r"has frames 0\.5 ms apart \(median; 2000 fps\)",
+    "frames 10000 s apart": r"has 3 frames in 5:33:20 \(0\.00015 fps\)",
+    "a PNG named .mp4": r"is a still image \(png\), not a video",
+    "a JPEG named .mp4": r"is a still image \(jpeg\), not a video",
+    "one frame": r"has 1 frame: a still picture, not a video",
+}
+
+
+@pytest.mark.parametrize("kind", list(_REFUSALS))
+def test_absurd_videos_are_not_registered(project, absurd_videos: dict[str, Path], kind: str) -> None:
+    from workbench.errors import MediaError
+
+    case = project.add_case("Family A", "Jane Example")
+    session = project.add_session(case, "filming", "2026-01-15")
+    video = absurd_videos[kind]
+    with pytest.raises(MediaError, match=_REFUSALS[kind]) as info:
+        project.add_recording(session, video)
+    assert repr(str(video)) in str(info.value) and str(info.value).startswith("Expected a")
+    assert project.recordings() == []
+    media = project.folder / "media" if project.folder is not None else None
+    assert media is None or not media.exists() or list(media.iterdir()) == []
+
+
+def test_slow_motion_and_slow_webcams_are_registered(project, tmp_path: Path) -> None:
+    """240 fps (phone slow motion) and 2 fps (a struggling webcam) are real recordings."""
+    from workbench.media import numbered_frame, write_video
+
+    case = project.add_case("Family A", "Jane Example")
+    session = project.add_session(case, "filming", "2026-01-15")
+    for fps in (240, 2):
+        video = write_video(tmp_path / f"{fps}.mp4", (numbered_frame(i) for i in range(10)), fps=fps)
+        rec = project.add_recording(session, video)
+        assert rec.fps == pytest.approx(fps) and rec.frame_count == 10
+
+
+def test_registering_absurd_videos_keeps_memory_small(absurd_videos: dict[str, Path], tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import workbench
+        from workbench.errors import MediaError
+        project = workbench.open_project(sys.argv[1], create=True)
+        session = project.add_session(project.add_case("Family A", "Jane Example"), "filming", "2026-01-15")
+        for video in sys.argv[2:]:
+            try:
+                project.add_recording(session, video)
+            except MediaError as exc:
+                print("refused", video)
+        """
+    )
+    done, peak = _peak(sys.executable, "-c", code, str(tmp_path / "p"), *map(str, absurd_videos.values()))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("refused") == len(absurd_videos)
+    assert peak < 400, f"peak {peak:.0f} MiB"

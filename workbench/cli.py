@@ -205,7 +205,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from workbench.media import probe
+    from workbench.media import check_recording, probe
 
     info = probe(args.video)
     _out(f"file        {Path(args.video).name}")
@@ -213,6 +213,10 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     _out(f"duration    {info.duration_ms} ms, {info.frame_count} frames, {info.fps:.3f} fps nominal")
     _out(f"audio       {info.audio_codec if info.has_audio else 'none'}")
     _out(f"sha256      {info.sha256}")
+    try:
+        check_recording(info)
+    except WorkbenchError as exc:
+        _out(f"recording   cannot be registered: {exc}")
     return 0
 
 

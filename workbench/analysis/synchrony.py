@@ -305,9 +305,11 @@ def _select(table: pd.DataFrame, cols: list[int | str], path: Path, what: str) -
         wrong = ~np.isnan(numbers) & ~((numbers >= 0) & (numbers <= MEA_MAX_VALUE))
         if wrong.any():
             row = int(np.flatnonzero(wrong)[0])
+            cell = series.iloc[row]
+            shown = repr(cell) if isinstance(cell, str) else f"{float(cell):g}"
             raise FormatError(
                 f"Expected motion energy (a finite number from 0 to {MEA_MAX_VALUE:.0e}) in column {col!r} ({what}) "
-                f"of {os.fspath(path)!r}, but data row {row + 1} holds {series.iloc[row]!r}"
+                f"of {os.fspath(path)!r}, but data row {row + 1} holds {shown}"
                 f"{f' ({int(wrong.sum())} such values in all)' if wrong.sum() > 1 else ''}."
             )
         total = total + numbers  # rMEA sums several columns (ROIs) per person
