@@ -470,3 +470,25 @@ def test_workbench_export_quotes_formulas_unless_raw(project_recording, _project
     )
     assert done.returncode == 2 and "with --raw, but got 'x.eaf'" in done.stderr
     assert not (tmp_path / "x.eaf").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "reader", "body", "reason"),
+    [
+        (
+            "deep.eaf",
+            "read_eaf",
+            b"<ANNOTATION_DOCUMENT>" + b"<a>" * 300 + b"</a>" * 300 + b"</ANNOTATION_DOCUMENT>",
+            "Excessive depth",
+        ),
+        ("long.otx", "read_otx", b"<a>" + b"x" * (11 * MiB) + b"</a>", "Resource limit exceeded: Text node too long"),
+    ],
+)
+def test_libxml2_limits_stay_on(tmp_path: Path, name: str, reader: str, body: bytes, reason: str) -> None:
+    """No huge_tree: XML nested deeper than 256 or with a text node over 10 MB is not ELAN or Observer XT."""
+    from workbench import io
+
+    path = tmp_path / name
+    path.write_bytes(body)
+    with pytest.raises(FormatError, match=rf"'.*{name}', but it is not well-formed XML: {reason}"):
+        getattr(io, reader)(path)

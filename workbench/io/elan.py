@@ -255,7 +255,9 @@ def _actors(doc: _Document, selected: list[str], actor_from: str) -> dict[str, s
 
 
 def _parse_xml(raw: bytes, src: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    # libxml2's own limits stay on (no huge_tree): nesting deeper than 256 and text nodes over 10 MB,
+    # which no ELAN file has, are refused; the file was read from bytes, so libxml2 never unpacks gzip
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         root = etree.fromstring(raw, parser=parser)
     except etree.XMLSyntaxError as exc:

@@ -126,7 +126,8 @@ def read_otx(path: str | Path, *, max_bytes: int | None = None, max_items: int |
         raw = _unzip(raw, src, limit)
     count_items(raw, "xml", _WHAT, src, item_limit)
     try:
-        root = etree.fromstring(raw, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+        # libxml2's limits on (no huge_tree): at most 256 levels deep, text nodes of at most 10 MB
+        root = etree.fromstring(raw, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"Expected {_WHAT} in {src!r}, but it is not well-formed XML: {exc}.") from exc
     scheme_el = _first(root, "CDS_VOSCODINGSCHEME")
