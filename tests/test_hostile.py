@@ -2,13 +2,15 @@
 
 Bombs are generated here, never committed: a gzip "bomb" is one gzip member of 64 MiB of zeros
 (64 KiB compressed) repeated, which gzip readers decompress as one stream (48 members: a 3 MB file
-that unpacks to 3 GiB); a zip bomb is one member of 576 MiB of zeros. Peak memory is measured in a
-fresh process (``ru_maxrss`` of its child, see :func:`_peak`), so other tests do not count.
+that unpacks to 3 GiB); a zip bomb is one member of 288 MiB of zeros (over the 256 MiB limit).
+Peak memory is measured in a fresh process (``ru_maxrss`` of its child, see :func:`_peak`), so
+other tests do not count.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 import textwrap
@@ -43,7 +45,7 @@ def gzip_bomb(path: Path, unpacked: int = 3 * GiB) -> Path:
     return path
 
 
-def zip_bomb(path: Path, member: str = "project.otx", unpacked: int = 576 * MiB) -> Path:
+def zip_bomb(path: Path, member: str = "project.otx", unpacked: int = 288 * MiB) -> Path:
     """A zip archive whose one member unzips to ``unpacked`` bytes of zeros."""
     chunk = b"\0" * (16 * MiB)
     with (
@@ -106,12 +108,12 @@ def test_a_gzip_bomb_named_eaf_or_csv_is_refused_unread(tmp_path: Path, name: st
 
 
 def test_a_gzip_bomb_named_boris_is_refused_at_the_limit(tmp_path: Path) -> None:
-    """BORIS writes .boris.gz, so gzip is read, but only up to 512 MiB unpacked, chunk by chunk."""
+    """BORIS writes .boris.gz, so gzip is read, but only up to 256 MiB unpacked, chunk by chunk."""
     bomb = gzip_bomb(tmp_path / "project.boris")
     done, peak = _read_in_child("read_boris", bomb)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert str(bomb) in done.stderr and "decompresses to more than 512 MiB" in done.stderr
+    assert str(bomb) in done.stderr and "decompresses to more than 256 MiB" in done.stderr
     assert "WORKBENCH_MAX_INPUT_BYTES" in done.stderr
     assert peak < PEAK_LIMIT_MIB, f"peak {peak:.0f} MiB"
 
@@ -121,7 +123,7 @@ def test_a_zip_bomb_named_otb_is_refused(tmp_path: Path) -> None:
     done, peak = _read_in_child("read_otx", bomb)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert str(bomb) in done.stderr and "'project.otx', which unzips to 603,979,776 bytes" in done.stderr
+    assert str(bomb) in done.stderr and "'project.otx', which unzips to 301,989,888 bytes" in done.stderr
     assert peak < PEAK_LIMIT_MIB, f"peak {peak:.0f} MiB"
 
 
@@ -492,3 +494,45 @@ def test_libxml2_limits_stay_on(tmp_path: Path, name: str, reader: str, body: by
     path.write_bytes(body)
     with pytest.raises(FormatError, match=rf"'.*{name}', but it is not well-formed XML: {reason}"):
         getattr(io, reader)(path)
+
+
+def _text_heavy(path: Path, size: int) -> Path:
+    """A valid file of about ``size`` bytes, nearly all of it text: the most memory a reader can need per byte."""
+    if path.suffix == ".csv":
+        cell = "A" * (120 * 1024)  # under the csv module's field limit (128 KiB)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("actor,code,onset_ms,note\n")
+            for i in range(size // len(cell)):
+                fh.write(f"parent,waiting,{i},{cell}\n")
+    elif path.suffix == ".eaf":
+        value = b"A" * (9 * MiB)  # under libxml2's 10 MB text node limit
+        n = size // len(value)
+        with open(path, "wb") as fh:
+            fh.write(b'<ANNOTATION_DOCUMENT><HEADER TIME_UNITS="milliseconds"/><TIME_ORDER>')
+            fh.writelines(b'<TIME_SLOT TIME_SLOT_ID="ts%d" TIME_VALUE="%d"/>' % (i, 10 * i) for i in range(2 * n))
+            fh.write(b'</TIME_ORDER><TIER LINGUISTIC_TYPE_REF="lt" TIER_ID="CHI">')
+            for i in range(n):
+                fh.write(
+                    b'<ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a%d" TIME_SLOT_REF1="ts%d" '
+                    b'TIME_SLOT_REF2="ts%d"><ANNOTATION_VALUE>%s</ANNOTATION_VALUE>'
+                    b"</ALIGNABLE_ANNOTATION></ANNOTATION>" % (i, 2 * i, 2 * i + 1, value)
+                )
+            fh.write(b'</TIER><LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="lt" TIME_ALIGNABLE="true"/></ANNOTATION_DOCUMENT>')
+    else:
+        project = json.loads((Path(__file__).parent / "data" / "BORIS" / "test.boris").read_text(encoding="utf-8"))
+        project["project_description"] = "A" * size
+        path.write_text(json.dumps(project), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "reader"), [("fat.csv", "read_table"), ("fat.eaf", "read_eaf"), ("fat.boris", "read_boris")]
+)
+def test_a_file_just_under_the_limit_is_read_in_bounded_memory(tmp_path: Path, name: str, reader: str) -> None:
+    """The worst case that is not refused: 250 MiB of text (the default limit is 256 MiB)."""
+    path = _text_heavy(tmp_path / name, 250 * MiB)
+    assert 240 * MiB < path.stat().st_size < 256 * MiB
+    done, peak = _read_in_child(reader, path, ', unpaired="skip"' if reader == "read_boris" else "")
+    assert done.returncode == 0, done.stderr
+    assert peak < PEAK_LIMIT_MIB, f"{name}: peak {peak:.0f} MiB"

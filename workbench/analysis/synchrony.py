@@ -414,7 +414,7 @@ def read_mea(
     group : str, optional
         Group label; default from the file name when ``id_order`` has "group", else "all".
     max_bytes : int, optional
-        Most bytes the file may hold (default 512 MiB, or the environment variable
+        Most bytes the file may hold (default 256 MiB, or the environment variable
         ``WORKBENCH_MAX_INPUT_BYTES``). A file may also hold at most 5,000,000 lines (or
         ``WORKBENCH_MAX_INPUT_ITEMS``).
 

@@ -32,8 +32,11 @@ def as_path(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-#: Default limit on the bytes an input file may hold, after decompression (512 MiB).
-DEFAULT_MAX_INPUT_BYTES = 512 * 1024**2
+#: Default limit on the bytes an input file may hold, after decompression (256 MiB). Parsing holds the
+#: text about twice (bytes or tree, then Python strings): text-heavy files of 500 MB peaked at 1.1 GB
+#: (CSV, BORIS) and 1.5 GB (ELAN), 256 MiB keeps every reader under about 800 MB. The largest real
+#: coding file in tests/data is 2.4 MB.
+DEFAULT_MAX_INPUT_BYTES = 256 * 1024**2
 #: Default limits on the items of an input file, per way of counting them: XML tags (``<``), lines
 #: of a table, JSON values (``,``, ``[``, ``{``). Each keeps the parse of a file at its limit (a
 #: 37 MB ELAN file, a 31 MB CSV file of tiny rows) under about 650 MB of memory.
@@ -57,7 +60,7 @@ def _from_env(name: str, default: int, *, units: bool) -> int:
     elif text.isascii() and text.isdigit():
         value = int(text)
     else:
-        form = "a number of bytes (e.g. 536870912, 512M or 2G)" if units else "a whole number"
+        form = "a number of bytes (e.g. 268435456, 256M or 2G)" if units else "a whole number"
         raise ValueError(f"Expected the environment variable {name} to be {form}, but got {text!r}.")
     if value <= 0:
         raise ValueError(f"Expected the environment variable {name} to be positive, but got {text!r}.")
@@ -71,7 +74,7 @@ def input_limits(max_bytes: int | None = None, max_items: int | None = None) -> 
     ----------
     max_bytes : int, optional
         Most bytes a file may hold once decompressed. Default: :data:`MAX_INPUT_BYTES_ENV`
-        (``WORKBENCH_MAX_INPUT_BYTES``) when set, else :data:`DEFAULT_MAX_INPUT_BYTES` (512 MiB).
+        (``WORKBENCH_MAX_INPUT_BYTES``) when set, else :data:`DEFAULT_MAX_INPUT_BYTES` (256 MiB).
     max_items : int, optional
         Most items (XML tags, lines of a table, JSON values) a file may hold. Default:
         ``WORKBENCH_MAX_INPUT_ITEMS`` when set, else None: the default of the way the file's

@@ -1,7 +1,7 @@
 """BORIS projects (``.boris``): the ethogram as a coding scheme, each observation as a table.
 
 A BORIS project file is JSON; BORIS also saves it gzip-compressed (``.boris.gz``), which is read
-with the same limits as any input (at most 512 MiB once decompressed, see :func:`read_boris`).
+with the same limits as any input (at most 256 MiB once decompressed, see :func:`read_boris`).
 What we read from it:
 
 - ``behaviors_conf`` (the ethogram) -> a :class:`~workbench.scheme.CodingScheme`: one code
@@ -122,7 +122,7 @@ def read_boris(
         raise :class:`FormatError` (default) or leave the observation out with a warning,
         as BORIS's exports do.
     max_bytes : int, optional
-        Most bytes the file may hold, once decompressed (default 512 MiB, or the environment variable
+        Most bytes the file may hold, once decompressed (default 256 MiB, or the environment variable
         ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
     max_items : int, optional
         Most JSON values the file may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
@@ -232,6 +232,7 @@ def _load_json(path: Path, max_bytes: int | None, max_items: int | None) -> dict
         raise FormatError(
             f"Expected {_WHAT} in {str(path)!r}, but got bytes that are not UTF-8 text (at byte {exc.start})."
         ) from exc
+    del raw  # one copy of the text at a time (peak memory)
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:

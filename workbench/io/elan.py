@@ -132,7 +132,7 @@ def read_eaf(
     scheme : CodingScheme, optional
         Every code must be a code of this scheme; the table is bound to it.
     max_bytes : int, optional
-        Most bytes the file may hold (default 512 MiB, or the environment variable
+        Most bytes the file may hold (default 256 MiB, or the environment variable
         ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
     max_items : int, optional
         Most XML tags the file may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
@@ -172,7 +172,10 @@ def read_eaf(
     path = as_path(path)
     src = str(path)
     raw = read_bytes(path, _WHAT, max_bytes=max_bytes, max_items=max_items, items="xml")
-    doc = _Document(_parse_xml(raw, src), src)
+    root = _parse_xml(raw, src)
+    del raw  # the tree holds the text now: free the bytes before copying it into rows (peak memory)
+    doc = _Document(root, src)
+    del root
     if tiers is not None:
         wanted = set(tiers)
         unknown = sorted(wanted - set(doc.tiers))

@@ -94,7 +94,7 @@ def read_otx(path: str | Path, *, max_bytes: int | None = None, max_items: int |
     path : str or Path
         The export; ``.otb`` is a zip archive whose first ``.otx``/``.odx`` member is read.
     max_bytes : int, optional
-        Most bytes the file, and the member read from a zip, may hold (default 512 MiB, or the
+        Most bytes the file, and the member read from a zip, may hold (default 256 MiB, or the
         environment variable ``WORKBENCH_MAX_INPUT_BYTES``). A member is decompressed chunk by
         chunk and refused as soon as it passes the limit, whatever size the zip declares.
     max_items : int, optional
@@ -130,6 +130,7 @@ def read_otx(path: str | Path, *, max_bytes: int | None = None, max_items: int |
         root = etree.fromstring(raw, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"Expected {_WHAT} in {src!r}, but it is not well-formed XML: {exc}.") from exc
+    del raw  # the tree holds the text now (peak memory)
     scheme_el = _first(root, "CDS_VOSCODINGSCHEME")
     if scheme_el is None:
         raise FormatError(
