@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.errors import FormatError
+from workbench.errors import FormatError, WorkbenchError
 
 MiB = 1024**2
 GiB = 1024**3
@@ -107,24 +107,25 @@ def test_a_gzip_bomb_named_eaf_or_csv_is_refused_unread(tmp_path: Path, name: st
     assert peak < 300, f"{name}: peak {peak:.0f} MiB"
 
 
-def test_a_gzip_bomb_named_boris_is_refused_at_the_limit(tmp_path: Path) -> None:
-    """BORIS writes .boris.gz, so gzip is read, but only up to 256 MiB unpacked, chunk by chunk."""
-    bomb = gzip_bomb(tmp_path / "project.boris")
-    done, peak = _read_in_child("read_boris", bomb)
+@pytest.mark.parametrize(
+    ("name", "reader", "refusal"),
+    [
+        # BORIS writes .boris.gz, so gzip is read, but only up to 256 MiB unpacked, chunk by chunk
+        ("project.boris", "read_boris", "decompresses to more than 256 MiB"),
+        # an .otb is a zip: its member is refused by its declared size, else read up to the limit
+        ("export.otb", "read_otx", "holds 'project.otx', which unzips to 301,989,888 bytes"),
+    ],
+)
+def test_a_bomb_in_a_compressed_format_is_refused_at_the_limit(
+    tmp_path: Path, name: str, reader: str, refusal: str
+) -> None:
+    bomb = zip_bomb(tmp_path / name) if name.endswith(".otb") else gzip_bomb(tmp_path / name)
+    done, peak = _read_in_child(reader, bomb)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert str(bomb) in done.stderr and "decompresses to more than 256 MiB" in done.stderr
+    assert f"of at most 256 MiB, but {str(bomb)!r} {refusal}" in done.stderr
     assert "WORKBENCH_MAX_INPUT_BYTES" in done.stderr
-    assert peak < PEAK_LIMIT_MIB, f"peak {peak:.0f} MiB"
-
-
-def test_a_zip_bomb_named_otb_is_refused(tmp_path: Path) -> None:
-    bomb = zip_bomb(tmp_path / "export.otb")
-    done, peak = _read_in_child("read_otx", bomb)
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    assert str(bomb) in done.stderr and "'project.otx', which unzips to 301,989,888 bytes" in done.stderr
-    assert peak < PEAK_LIMIT_MIB, f"peak {peak:.0f} MiB"
+    assert peak < PEAK_LIMIT_MIB, f"{name}: peak {peak:.0f} MiB"
 
 
 def test_the_zip_member_is_unpacked_only_up_to_the_limit(tmp_path: Path) -> None:
@@ -153,7 +154,11 @@ def test_the_byte_limit_is_configurable_by_environment_and_argument(
         read_boris(boris)
     assert read_boris(boris, unpaired="skip", max_bytes=len(real)).observations  # the argument wins
     monkeypatch.setenv("WORKBENCH_MAX_INPUT_BYTES", "lots")
-    with pytest.raises(ValueError, match="WORKBENCH_MAX_INPUT_BYTES to be a number of bytes"):
+    with pytest.raises(WorkbenchError, match="WORKBENCH_MAX_INPUT_BYTES to be a number of bytes"):
+        read_boris(boris)
+    monkeypatch.setenv("WORKBENCH_MAX_INPUT_BYTES", "1G")
+    monkeypatch.setenv("WORKBENCH_MAX_INPUT_ITEMS", "0")
+    with pytest.raises(WorkbenchError, match="WORKBENCH_MAX_INPUT_ITEMS to be positive, but got '0'"):
         read_boris(boris)
 
 

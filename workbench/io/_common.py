@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from workbench.errors import FormatError
+from workbench.errors import FormatError, WorkbenchError
 from workbench.io._colours import CSS_COLOURS, TABLEAU_COLOURS
 
 #: Colours given to codes that arrive without one (matplotlib's Tableau 10, in order).
@@ -61,9 +61,9 @@ def _from_env(name: str, default: int, *, units: bool) -> int:
         value = int(text)
     else:
         form = "a number of bytes (e.g. 268435456, 256M or 2G)" if units else "a whole number"
-        raise ValueError(f"Expected the environment variable {name} to be {form}, but got {text!r}.")
+        raise WorkbenchError(f"Expected the environment variable {name} to be {form}, but got {text!r}.")
     if value <= 0:
-        raise ValueError(f"Expected the environment variable {name} to be positive, but got {text!r}.")
+        raise WorkbenchError(f"Expected the environment variable {name} to be positive, but got {text!r}.")
     return value
 
 
@@ -84,6 +84,13 @@ def input_limits(max_bytes: int | None = None, max_items: int | None = None) -> 
     -------
     tuple
         ``(max_bytes, max_items)``; ``max_items`` is None when neither given nor set.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not a positive integer.
+    WorkbenchError
+        If an environment variable is set to something else than a positive number.
     """
     for name, value in (("max_bytes", max_bytes), ("max_items", max_items)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
