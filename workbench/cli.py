@@ -213,7 +213,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from workbench.media import probe
+    from workbench.media import check_recording, probe
 
     info = probe(args.video)
     _out(f"file        {Path(args.video).name}")
@@ -221,6 +221,10 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     _out(f"duration    {info.duration_ms} ms, {info.frame_count} frames, {info.fps:.3f} fps nominal")
     _out(f"audio       {info.audio_codec if info.has_audio else 'none'}")
     _out(f"sha256      {info.sha256}")
+    try:
+        check_recording(info)
+    except WorkbenchError as exc:
+        _out(f"recording   cannot be registered: {exc}")
     return 0
 
 
@@ -276,13 +280,15 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from workbench.store import open_project
 
     out = Path(args.out)
+    suffix = out.suffix.lower()
+    if args.raw and suffix not in (".csv", ".tsv"):
+        raise WorkbenchError(f"Expected an output ending in .csv or .tsv with --raw, but got {out.name!r}.")
     with open_project(args.project) as project:
         table = project.annotations(int(args.recording), coder=args.coder)
-    suffix = out.suffix.lower()
     if suffix == ".eaf":
         io.write_eaf(table, out)
     elif suffix in (".csv", ".tsv"):
-        io.write_table(table, out)
+        io.write_table(table, out, raw=args.raw)
     elif suffix in (".sds", ".sdis"):
         io.write_sdis({f"recording{args.recording}": table}, out)
     else:
@@ -650,12 +656,18 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="export a recording's annotations (ELAN .eaf, CSV, TSV, SDIS)",
         description="Export a recording's annotations; the format follows the file extension "
-        "(.eaf, .csv, .tsv, .sds for GSEQ).",
+        "(.eaf, .csv, .tsv, .sds for GSEQ). In CSV/TSV, text that a spreadsheet would run as a formula "
+        "(starting with =, +, -, @) is written with a single quote in front, unless --raw.",
     )
     p.add_argument("project")
     p.add_argument("--recording", required=True, help="recording id")
     p.add_argument("--coder", help="only this coder's annotations")
     p.add_argument("--out", required=True, help="output file")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="CSV/TSV: write text exactly as stored, formulas included (for pandas or R, never a spreadsheet)",
+    )
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(

@@ -57,6 +57,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -71,6 +72,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from workbench.errors import FormatError
+from workbench.io._common import input_limits, read_bytes
 
 __all__ = [
     "MEA",
@@ -88,6 +90,14 @@ __all__ = [
 
 _FLT_EPSILON = float(np.finfo(np.float32).eps)  # R's seq (':') adds FLT_EPSILON before truncating
 _FISHER_BOUND = 10.0  # rMEA's fisher.r2z bounds z to +-10
+#: Largest motion energy a file may hold. A value counts the pixels that changed in a region of one
+#: frame (Ramseyer's MEA: at most 33 million, an 8K frame) or, in implementations that sum grey-level
+#: differences, at most 255 times that (8.5e9); anything larger is not motion energy (and 1e308 would
+#: overflow the sums of squares of a correlation).
+MEA_MAX_VALUE = 1e10
+_MEA_WHAT = "an MEA text file (motion energy, one row per video frame)"
+#: Lines an MEA file may hold by default: 5 million, over 23 hours at 60 frames per second.
+_MEA_MAX_LINES = 5_000_000
 _SUMMARY_COLUMNS = ("all_lags", "s1_lead", "s2_lead", "lag_zero", "s1_lead_0", "s2_lead_0", "best_lag")
 
 
@@ -221,14 +231,11 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _read_table(path: Path, skip: int | None, sep: str | None) -> pd.DataFrame:
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as fh:
-            head = [fh.readline() for _ in range(1 + (skip or 0))]
-    except OSError as exc:
-        raise FormatError(
-            f"Expected a readable MEA text file, but {os.fspath(path)!r} could not be read ({exc})."
-        ) from exc
+def _read_table(path: Path, skip: int | None, sep: str | None, max_bytes: int | None) -> pd.DataFrame:
+    max_bytes, max_lines = input_limits(max_bytes)
+    raw = read_bytes(path, _MEA_WHAT, max_bytes=max_bytes, max_items=max_lines or _MEA_MAX_LINES, items="lines")
+    lines = raw[: 1 << 20].decode("utf-8-sig", errors="replace").splitlines(keepends=True)
+    head = lines[: 1 + (skip or 0)]
     first = head[-1] if head else ""
     if sep is None:
         sep = "," if "," in first else r"\s+"
@@ -240,13 +247,18 @@ def _read_table(path: Path, skip: int | None, sep: str | None) -> pd.DataFrame:
         header = None
     try:
         table = pd.read_csv(
-            path,
+            io.BytesIO(raw),
             sep=sep,
             header=None,
             skiprows=skip,
             engine="c" if sep in {",", r"\s+"} else "python",
-            na_values=["NA"],
+            encoding="utf-8-sig",
+            encoding_errors="replace",
+            # R's missing values (NA, empty) only: "NaN" and "Inf" are refused as values, not skipped
+            na_values=["NA", ""],
+            keep_default_na=False,
             skip_blank_lines=True,
+            compression=None,
         )
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise FormatError(
@@ -289,7 +301,18 @@ def _select(table: pd.DataFrame, cols: list[int | str], path: Path, what: str) -
                 f"Expected numbers in column {col!r} ({what}) of {os.fspath(path)!r}, but data row {row + 1} "
                 f"holds {series.iloc[row]!r}."
             )
-        total = total + values.to_numpy(dtype=np.float64)  # rMEA sums several columns (ROIs) per person
+        numbers = values.to_numpy(dtype=np.float64)
+        wrong = ~np.isnan(numbers) & ~((numbers >= 0) & (numbers <= MEA_MAX_VALUE))
+        if wrong.any():
+            row = int(np.flatnonzero(wrong)[0])
+            cell = series.iloc[row]
+            shown = repr(cell) if isinstance(cell, str) else f"{float(cell):g}"
+            raise FormatError(
+                f"Expected motion energy (a finite number from 0 to {MEA_MAX_VALUE:.0e}) in column {col!r} ({what}) "
+                f"of {os.fspath(path)!r}, but data row {row + 1} holds {shown}"
+                f"{f' ({int(wrong.sum())} such values in all)' if wrong.sum() > 1 else ''}."
+            )
+        total = total + numbers  # rMEA sums several columns (ROIs) per person
     return total
 
 
@@ -359,6 +382,7 @@ def read_mea(
     id_order: Sequence[str] | None = ("id", "session"),
     id_sep: str = "_",
     group: str | None = None,
+    max_bytes: int | None = None,
 ) -> MEA:
     """Read one MEA text file: the motion energy of two people, one row per video frame (rMEA's ``readMEA``).
 
@@ -389,6 +413,10 @@ def read_mea(
         Separator of the parts of the file name (regular expression; rMEA's ``idSep``).
     group : str, optional
         Group label; default from the file name when ``id_order`` has "group", else "all".
+    max_bytes : int, optional
+        Most bytes the file may hold (default 256 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``). A file may also hold at most 5,000,000 lines (or
+        ``WORKBENCH_MAX_INPUT_ITEMS``).
 
     Returns
     -------
@@ -398,8 +426,10 @@ def read_mea(
     Raises
     ------
     workbench.errors.FormatError
-        If the file cannot be read, a column is missing or holds something other than numbers, or
-        the file name does not fit ``id_order``.
+        If the file cannot be read, is gzip-compressed or too large, a column is missing or holds
+        something other than motion energy (a number from 0 to :data:`MEA_MAX_VALUE`: negative
+        values, ``NaN``, ``Inf`` and ``1e308`` are refused; ``NA`` and empty cells are missing
+        samples, as in R), or the file name does not fit ``id_order``.
 
     Warns
     -----
@@ -416,7 +446,7 @@ def read_mea(
     p = Path(path)
     if not p.is_file():
         raise FormatError(f"Expected an MEA text file, but {os.fspath(p)!r} does not exist or is not a file.")
-    table = _read_table(p, skip, sep)
+    table = _read_table(p, skip, sep, max_bytes)
     if table.shape[1] < 2 and not (isinstance(s1_col, str) or isinstance(s2_col, str)):
         raise FormatError(
             f"Expected at least two columns (one per person) in {os.fspath(p)!r}, but found "

@@ -9,7 +9,7 @@ what was expected, or :class:`~workbench.errors.AnnotationError` for invalid row
 ELAN ``.eaf``              :func:`read_eaf`, :func:`write_eaf` (via pympi-ling)
 BORIS ``.boris``           :func:`read_boris` -> :class:`BorisProject`
 Observer XT ``.otx/.otb``  :func:`read_otx` -> :class:`ObserverProject`
-CSV / TSV                  :func:`read_table`, :func:`write_table`
+CSV / TSV                  :func:`read_table`, :func:`write_table` (formulas neutralised)
 SDIS for GSEQ ``.sds``     :func:`write_sdis`, :func:`sdis_codes`
 =========================  =============================================================
 
@@ -22,7 +22,7 @@ from workbench.io.boris import NO_FOCAL_SUBJECT, BorisProject, read_boris
 from workbench.io.elan import CODE_TYPE, POINT_TYPE, read_eaf, write_eaf
 from workbench.io.observer import ObserverProject, read_otx
 from workbench.io.sdis import sdis_codes, write_sdis
-from workbench.io.table import read_table, write_table
+from workbench.io.table import neutralise_formulas, read_table, unquote_formula, write_table
 
 __all__ = [
     "CODE_TYPE",
@@ -30,11 +30,13 @@ __all__ = [
     "POINT_TYPE",
     "BorisProject",
     "ObserverProject",
+    "neutralise_formulas",
     "read_boris",
     "read_eaf",
     "read_otx",
     "read_table",
     "sdis_codes",
+    "unquote_formula",
     "write_eaf",
     "write_sdis",
     "write_table",

@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 import unicodedata
+import zlib
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from workbench.errors import FormatError
+from workbench.errors import FormatError, WorkbenchError
 from workbench.io._colours import CSS_COLOURS, TABLEAU_COLOURS
 
 #: Colours given to codes that arrive without one (matplotlib's Tableau 10, in order).
@@ -31,23 +32,197 @@ def as_path(path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def read_bytes(path: Path, what: str) -> bytes:
-    """The bytes of ``path`` (gunzipped if gzip-compressed), or FormatError naming the file."""
+#: Default limit on the bytes an input file may hold, after decompression (256 MiB). Parsing holds the
+#: text about twice (bytes or tree, then Python strings): text-heavy files of 500 MB peaked at 1.1 GB
+#: (CSV, BORIS) and 1.5 GB (ELAN), 256 MiB keeps every reader under about 800 MB. The largest real
+#: coding file in tests/data is 2.4 MB.
+DEFAULT_MAX_INPUT_BYTES = 256 * 1024**2
+#: Default limits on the items of an input file, per way of counting them: XML tags (``<``), lines
+#: of a table, JSON values (``,``, ``[``, ``{``). Each keeps the parse of a file at its limit (a
+#: 37 MB ELAN file, a 31 MB CSV file of tiny rows) under about 650 MB of memory.
+DEFAULT_MAX_INPUT_ITEMS: dict[str, int] = {"xml": 1_000_000, "lines": 500_000, "json": 1_000_000}
+#: Environment variables that change the limits (bytes, e.g. ``"64M"``, ``"2G"``, ``"1000000"``; items).
+MAX_INPUT_BYTES_ENV = "WORKBENCH_MAX_INPUT_BYTES"
+MAX_INPUT_ITEMS_ENV = "WORKBENCH_MAX_INPUT_ITEMS"
+
+_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def _from_env(name: str, default: int, *, units: bool) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    m = re.fullmatch(r"(\d+)\s*([KMG]?)(?:i?B)?", text, flags=re.IGNORECASE) if units else None
+    if m is not None:
+        value = int(m.group(1)) * _UNITS[m.group(2).upper()]
+    elif text.isascii() and text.isdigit():
+        value = int(text)
+    else:
+        form = "a number of bytes (e.g. 268435456, 256M or 2G)" if units else "a whole number"
+        raise WorkbenchError(f"Expected the environment variable {name} to be {form}, but got {text!r}.")
+    if value <= 0:
+        raise WorkbenchError(f"Expected the environment variable {name} to be positive, but got {text!r}.")
+    return value
+
+
+def input_limits(max_bytes: int | None = None, max_items: int | None = None) -> tuple[int, int | None]:
+    """The limits a reader applies: the arguments when given, else the environment, else the defaults.
+
+    Parameters
+    ----------
+    max_bytes : int, optional
+        Most bytes a file may hold once decompressed. Default: :data:`MAX_INPUT_BYTES_ENV`
+        (``WORKBENCH_MAX_INPUT_BYTES``) when set, else :data:`DEFAULT_MAX_INPUT_BYTES` (256 MiB).
+    max_items : int, optional
+        Most items (XML tags, lines of a table, JSON values) a file may hold. Default:
+        ``WORKBENCH_MAX_INPUT_ITEMS`` when set, else None: the default of the way the file's
+        items are counted (:data:`DEFAULT_MAX_INPUT_ITEMS`).
+
+    Returns
+    -------
+    tuple
+        ``(max_bytes, max_items)``; ``max_items`` is None when neither given nor set.
+
+    Raises
+    ------
+    ValueError
+        If an argument is not a positive integer.
+    WorkbenchError
+        If an environment variable is set to something else than a positive number.
+    """
+    for name, value in (("max_bytes", max_bytes), ("max_items", max_items)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"Expected {name!r} to be a positive integer, but got {value!r}.")
+    if max_bytes is None:
+        max_bytes = _from_env(MAX_INPUT_BYTES_ENV, DEFAULT_MAX_INPUT_BYTES, units=True)
+    if max_items is None and os.environ.get(MAX_INPUT_ITEMS_ENV, "").strip():
+        max_items = _from_env(MAX_INPUT_ITEMS_ENV, 0, units=False)
+    return max_bytes, max_items
+
+
+def size_text(n: int) -> str:
+    """``"512 MiB"``, ``"3.0 GiB"``, ``"900 bytes"`` for messages."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def too_big(what: str, src: str, limit: int, got: str) -> FormatError:
+    """The refusal of an input larger than ``limit`` bytes (``got`` says how large it is)."""
+    return FormatError(
+        f"Expected {what} of at most {size_text(limit)}, but {src!r} {got}. Nothing was read. "
+        f"If the file is genuine, raise the limit with the environment variable {MAX_INPUT_BYTES_ENV} "
+        "(e.g. 2G) or the reader's 'max_bytes' argument."
+    )
+
+
+def read_limited(fh: IO[bytes], limit: int, what: str, src: str, *, unpacked: bool = False) -> bytes:
+    """At most ``limit`` bytes from ``fh``, read in 1 MiB chunks; FormatError naming ``src`` beyond it.
+
+    Memory stays bounded by the limit whatever the stream claims (a compressed stream is
+    decompressed chunk by chunk and refused as soon as it passes the limit).
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := fh.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            chunks.clear()
+            verb = "decompresses to" if unpacked else "holds"
+            raise too_big(what, src, limit, f"{verb} more than {size_text(limit)}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def count_items(data: bytes, kind: str, what: str, src: str, limit: int | None) -> None:
+    """Refuse (FormatError naming ``src``) input with more than ``limit`` items, before it is parsed.
+
+    The parse of a small file of many tiny items (``<a/><a/>...``, ``0,0,0,...``, empty lines)
+    takes far more memory than its bytes; counting markup first bounds what a reader holds.
+    ``kind`` is ``"xml"`` (tags: ``<``), ``"json"`` (values: ``,``, ``[`` and ``{``) or
+    ``"lines"`` (line breaks). ``limit`` None: the kind's :data:`DEFAULT_MAX_INPUT_ITEMS`.
+    """
+    if kind == "xml":
+        n, unit = data.count(b"<"), "XML tags"
+    elif kind == "json":
+        n, unit = data.count(b",") + data.count(b"[") + data.count(b"{"), "JSON values"
+    elif kind == "lines":
+        n, unit = data.count(b"\n"), "lines"
+    else:
+        raise ValueError(f"Expected kind 'xml', 'json' or 'lines', but got {kind!r}.")
+    limit = DEFAULT_MAX_INPUT_ITEMS[kind] if limit is None else limit
+    if n > limit:
+        raise FormatError(
+            f"Expected {what} with at most {limit:,} {unit}, but {src!r} has {n:,}. Nothing was read. "
+            f"If the file is genuine, raise the limit with the environment variable {MAX_INPUT_ITEMS_ENV} "
+            "or the reader's 'max_items' argument."
+        )
+
+
+def read_bytes(
+    path: Path,
+    what: str,
+    *,
+    gzip_ok: bool = False,
+    max_bytes: int | None = None,
+    max_items: int | None = None,
+    items: str | None = None,
+) -> bytes:
+    """The bytes of ``path``, within the input limits, or FormatError naming the file.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What the file should be, for messages ("an ELAN annotation file (.eaf XML)").
+    gzip_ok : bool
+        Whether a gzip-compressed file is expected (BORIS writes ``.boris.gz``): it is then
+        decompressed, chunk by chunk, up to ``max_bytes``. Otherwise a gzip file is refused:
+        the tools that write the other formats never compress them, and libxml2 would
+        decompress one on its own.
+    max_bytes, max_items : int, optional
+        See :func:`input_limits`.
+    items : {"xml", "json", "lines"}, optional
+        How to count items (see :func:`count_items`); None skips the count.
+    """
+    limit, item_limit = input_limits(max_bytes, max_items)
+    src = str(path)
     if not path.exists():
-        raise FormatError(f"Expected {what} at {str(path)!r}, but the file does not exist.")
+        raise FormatError(f"Expected {what} at {src!r}, but the file does not exist.")
     if path.is_dir():
-        raise FormatError(f"Expected {what} at {str(path)!r}, but it is a folder.")
+        raise FormatError(f"Expected {what} at {src!r}, but it is a folder.")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+            fh.seek(0)
+            if head == _GZIP_MAGIC:
+                if not gzip_ok:
+                    raise FormatError(
+                        f"Expected {what} as plain text in {src!r}, but it is gzip-compressed. The tools that "
+                        "write this format do not compress it; decompress the file first (gunzip) if it is "
+                        "genuine."
+                    )
+                try:
+                    with gzip.GzipFile(fileobj=fh, mode="rb") as unpacked:
+                        data = read_limited(unpacked, limit, what, src, unpacked=True)
+                except (OSError, EOFError, zlib.error) as exc:
+                    raise FormatError(f"Expected {what} in the gzip file {src!r}, but it is damaged: {exc}.") from exc
+            else:
+                size = os.fstat(fh.fileno()).st_size
+                if size > limit:
+                    raise too_big(what, src, limit, f"holds {size_text(size)}")
+                data = read_limited(fh, limit, what, src)
     except OSError as exc:
-        raise FormatError(f"Expected to read {what} {str(path)!r}, but: {exc.strerror or exc}.") from exc
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"Expected {what} in the gzip file {str(path)!r}, but it is damaged: {exc}.") from exc
+        raise FormatError(f"Expected to read {what} {src!r}, but: {exc.strerror or exc}.") from exc
     if not data.strip():
-        raise FormatError(f"Expected {what} in {str(path)!r}, but the file is empty.")
+        raise FormatError(f"Expected {what} in {src!r}, but the file is empty.")
+    if items is not None:
+        count_items(data, items, what, src, item_limit)
     return data
 
 

@@ -1,6 +1,8 @@
 """BORIS projects (``.boris``): the ethogram as a coding scheme, each observation as a table.
 
-A BORIS project file is JSON (optionally gzip-compressed). What we read from it:
+A BORIS project file is JSON; BORIS also saves it gzip-compressed (``.boris.gz``), which is read
+with the same limits as any input (at most 256 MiB once decompressed, see :func:`read_boris`).
+What we read from it:
 
 - ``behaviors_conf`` (the ethogram) -> a :class:`~workbench.scheme.CodingScheme`: one code
   per behaviour. The code key is BORIS's behaviour code when it is a valid key, else a slug
@@ -104,6 +106,8 @@ def read_boris(
     *,
     observations: Collection[str] | None = None,
     unpaired: Literal["error", "skip"] = "error",
+    max_bytes: int | None = None,
+    max_items: int | None = None,
 ) -> BorisProject:
     """Read a BORIS project: its ethogram as a scheme and its observations as tables.
 
@@ -117,6 +121,12 @@ def read_boris(
         What to do with an observation that has a state event started and never stopped:
         raise :class:`FormatError` (default) or leave the observation out with a warning,
         as BORIS's exports do.
+    max_bytes : int, optional
+        Most bytes the file may hold, once decompressed (default 256 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
+    max_items : int, optional
+        Most JSON values the file may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -125,7 +135,8 @@ def read_boris(
     Raises
     ------
     FormatError
-        If the file is missing, not JSON, not a BORIS project, has malformed events, events
+        If the file is missing, larger than ``max_bytes`` (also once decompressed) or
+        ``max_items``, not JSON, not a BORIS project, has malformed events, events
         of behaviours missing from the ethogram or (``unpaired="error"``) unpaired state
         events; the message names the file, observation, subject, behaviour and time.
     AnnotationError
@@ -145,7 +156,7 @@ def read_boris(
         )
     path = as_path(path)
     src = str(path)
-    data = _load_json(path)
+    data = _load_json(path, max_bytes, max_items)
     pj_name = str(data.get("project_name") or "").strip()
 
     behaviours = _behaviours(data, src)
@@ -213,14 +224,15 @@ def read_boris(
 # -- parts of the project ---------------------------------------------------------------------
 
 
-def _load_json(path: Path) -> dict[str, Any]:
-    raw = read_bytes(path, _WHAT)
+def _load_json(path: Path, max_bytes: int | None, max_items: int | None) -> dict[str, Any]:
+    raw = read_bytes(path, _WHAT, gzip_ok=True, max_bytes=max_bytes, max_items=max_items, items="json")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FormatError(
             f"Expected {_WHAT} in {str(path)!r}, but got bytes that are not UTF-8 text (at byte {exc.start})."
         ) from exc
+    del raw  # one copy of the text at a time (peak memory)
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:

@@ -111,6 +111,8 @@ def read_eaf(
     tiers: Collection[str] | None = None,
     actor_from: Literal["tier", "participant"] = "tier",
     scheme: CodingScheme | None = None,
+    max_bytes: int | None = None,
+    max_items: int | None = None,
 ) -> AnnotationTable:
     """Read an ELAN ``.eaf`` file into an :class:`AnnotationTable`.
 
@@ -129,6 +131,12 @@ def read_eaf(
         ``PARTICIPANT`` attribute.
     scheme : CodingScheme, optional
         Every code must be a code of this scheme; the table is bound to it.
+    max_bytes : int, optional
+        Most bytes the file may hold (default 256 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
+    max_items : int, optional
+        Most XML tags the file may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -140,7 +148,8 @@ def read_eaf(
     Raises
     ------
     FormatError
-        If the file is missing, not XML, not an ELAN document, or its references are
+        If the file is missing, gzip-compressed (ELAN never compresses), larger than
+        ``max_bytes`` or ``max_items``, not XML, not an ELAN document, or its references are
         broken (unknown time slot, parent annotation or parent tier, or a reference cycle);
         with ``actor_from="participant"``, if tiers of different root tiers share a
         participant value. The message names the file and, where it can, the line.
@@ -162,7 +171,11 @@ def read_eaf(
         )
     path = as_path(path)
     src = str(path)
-    doc = _Document(_parse_xml(read_bytes(path, _WHAT), src), src)
+    raw = read_bytes(path, _WHAT, max_bytes=max_bytes, max_items=max_items, items="xml")
+    root = _parse_xml(raw, src)
+    del raw  # the tree holds the text now: free the bytes before copying it into rows (peak memory)
+    doc = _Document(root, src)
+    del root
     if tiers is not None:
         wanted = set(tiers)
         unknown = sorted(wanted - set(doc.tiers))
@@ -245,7 +258,9 @@ def _actors(doc: _Document, selected: list[str], actor_from: str) -> dict[str, s
 
 
 def _parse_xml(raw: bytes, src: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    # libxml2's own limits stay on (no huge_tree): nesting deeper than 256 and text nodes over 10 MB,
+    # which no ELAN file has, are refused; the file was read from bytes, so libxml2 never unpacks gzip
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
     try:
         root = etree.fromstring(raw, parser=parser)
     except etree.XMLSyntaxError as exc:

@@ -38,7 +38,7 @@ from lxml import etree
 
 from workbench.annotations import AnnotationTable
 from workbench.errors import FormatError
-from workbench.io._common import as_path, read_bytes, slugify
+from workbench.io._common import as_path, count_items, input_limits, read_bytes, read_limited, slugify, too_big
 from workbench.io._ethogram import Behaviour, LoggedEvent, build_scheme, describe_unpaired, pair_events
 from workbench.io.boris import NO_FOCAL_SUBJECT
 from workbench.scheme import CodingScheme
@@ -86,13 +86,20 @@ class ObserverProject:
         )
 
 
-def read_otx(path: str | Path) -> ObserverProject:
+def read_otx(path: str | Path, *, max_bytes: int | None = None, max_items: int | None = None) -> ObserverProject:
     """Read an Observer XT ``.otx`` / ``.odx`` / ``.otb`` export.
 
     Parameters
     ----------
     path : str or Path
         The export; ``.otb`` is a zip archive whose first ``.otx``/``.odx`` member is read.
+    max_bytes : int, optional
+        Most bytes the file, and the member read from a zip, may hold (default 256 MiB, or the
+        environment variable ``WORKBENCH_MAX_INPUT_BYTES``). A member is decompressed chunk by
+        chunk and refused as soon as it passes the limit, whatever size the zip declares.
+    max_items : int, optional
+        Most XML tags the document may hold (default 1,000,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -101,7 +108,8 @@ def read_otx(path: str | Path) -> ObserverProject:
     Raises
     ------
     FormatError
-        If the file is missing, not XML (or not a zip holding XML), has no coding scheme,
+        If the file is missing, larger than ``max_bytes`` (also once unzipped) or ``max_items``,
+        not XML (or not a zip holding XML), has no coding scheme,
         names unknown behaviours in events or has unpaired state events.
 
     Examples
@@ -112,13 +120,17 @@ def read_otx(path: str | Path) -> ObserverProject:
     """
     path = as_path(path)
     src = str(path)
-    raw = read_bytes(path, _WHAT)
+    limit, item_limit = input_limits(max_bytes, max_items)
+    raw = read_bytes(path, _WHAT, max_bytes=limit)
     if raw[:4] == b"PK\x03\x04":
-        raw = _unzip(raw, src)
+        raw = _unzip(raw, src, limit)
+    count_items(raw, "xml", _WHAT, src, item_limit)
     try:
-        root = etree.fromstring(raw, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+        # libxml2's limits on (no huge_tree): at most 256 levels deep, text nodes of at most 10 MB
+        root = etree.fromstring(raw, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"Expected {_WHAT} in {src!r}, but it is not well-formed XML: {exc}.") from exc
+    del raw  # the tree holds the text now (peak memory)
     scheme_el = _first(root, "CDS_VOSCODINGSCHEME")
     if scheme_el is None:
         raise FormatError(
@@ -167,13 +179,18 @@ def read_otx(path: str | Path) -> ObserverProject:
     )
 
 
-def _unzip(raw: bytes, src: str) -> bytes:
+def _unzip(raw: bytes, src: str, limit: int) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
-            members = [n for n in z.namelist() if n.lower().endswith((".otx", ".odx"))] or z.namelist()
+            members = [i for i in z.infolist() if i.filename.lower().endswith((".otx", ".odx"))] or z.infolist()
             if not members:
                 raise FormatError(f"Expected an .otx or .odx file inside the zip {src!r}, but it is empty.")
-            return z.read(members[0])
+            member = members[0]
+            if member.file_size > limit:  # what the zip declares; the read below holds it to the limit anyway
+                unzips = f"holds {member.filename!r}, which unzips to {member.file_size:,} bytes"
+                raise too_big(_WHAT, src, limit, unzips)
+            with z.open(member) as fh:
+                return read_limited(fh, limit, _WHAT, src, unpacked=True)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
         raise FormatError(f"Expected {_WHAT} in {src!r}, but the zip archive is damaged: {exc}.") from exc
 

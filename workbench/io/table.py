@@ -9,21 +9,43 @@ Files are UTF-8 (a byte-order mark, as Excel writes it, is accepted).
 
 Every problem in the rows is reported at once, each naming the file, the line (1-based; the
 header is line 1) and the column.
+
+Spreadsheet formulas
+--------------------
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+return before them) as a formula: a note ``=HYPERLINK("https://...", "see clip")`` becomes a link
+that sends whatever it names to someone else's server, one click away ("CSV injection", OWASP).
+:func:`write_table` therefore writes such text cells (and column names) with a single quote in
+front, as OWASP recommends, so that Excel, LibreOffice and Google Sheets show them as text:
+``'=HYPERLINK(...)``. Numbers are never touched: numeric columns are written as numbers, and a
+text cell that is just a number (``-3``, ``+1.5e3``) stays as it is. ``raw=True`` writes every
+cell unchanged, for analysis tools that read the file as data (pandas, R), never a spreadsheet.
+
+:func:`read_table` undoes the quote (``unquote=True``, the default), so a table written and read
+back is the same table; a cell that began with a quote before such a character gets a second one
+when written, so that nothing is lost (``'=x`` is written ``''=x`` and read back as ``'=x``).
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from workbench.annotations import COLUMNS, AnnotationTable
 from workbench.errors import AnnotationError, FormatError
 from workbench.io._common import as_path, atomic_write_bytes, read_bytes, seconds_to_ms
 from workbench.scheme import CodingScheme
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["FORMULA_STARTS", "neutralise_formulas", "read_table", "unquote_formula", "write_table"]
+
+#: What makes a spreadsheet take a cell for a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _WHAT = "an annotation table (CSV/TSV)"
@@ -45,6 +67,9 @@ def read_table(
     *,
     scheme: CodingScheme | None = None,
     sep: str | None = None,
+    unquote: bool = True,
+    max_bytes: int | None = None,
+    max_items: int | None = None,
 ) -> AnnotationTable:
     """Read annotations from a CSV or TSV file.
 
@@ -56,6 +81,17 @@ def read_table(
         Every code must be a code of this scheme; the table is bound to it.
     sep : str, optional
         Column separator, overriding the one implied by the extension.
+    unquote : bool
+        Remove the single quote :func:`write_table` puts before text that a spreadsheet would
+        run as a formula (see the module docstring), giving back the text that was written.
+        False keeps every cell as it is in the file (a raw export whose own text starts with
+        ``'=`` reads back unchanged only so).
+    max_bytes : int, optional
+        Most bytes the file may hold (default 256 MiB, or the environment variable
+        ``WORKBENCH_MAX_INPUT_BYTES``); a larger file is refused before it is parsed.
+    max_items : int, optional
+        Most lines the file may hold (default 500,000, or ``WORKBENCH_MAX_INPUT_ITEMS``),
+        which bounds the memory the parse takes.
 
     Returns
     -------
@@ -64,7 +100,8 @@ def read_table(
     Raises
     ------
     FormatError
-        Missing or unreadable file, not text, or missing required columns.
+        Missing or unreadable file, gzip-compressed, larger than ``max_bytes`` or ``max_items``,
+        not text, or missing required columns.
     AnnotationError
         Invalid cells, each named by file, line and column.
 
@@ -75,22 +112,25 @@ def read_table(
     path = as_path(path)
     src = str(path)
     delimiter = _separator(path, sep)
-    raw = read_bytes(path, _WHAT)
+    raw = read_bytes(path, _WHAT, max_bytes=max_bytes, max_items=max_items, items="lines")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FormatError(
             f"Expected {_WHAT} in {src!r} as UTF-8 text, but got undecodable bytes at byte {exc.start}."
         ) from exc
+    del raw  # one copy of the text at a time (peak memory)
     if "\x00" in text:
         raise FormatError(f"Expected {_WHAT} in {src!r}, but got binary data (NUL bytes).")
 
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # lines as io.StringIO(text, newline="") gives them, without its copy of the text (4 bytes a character)
+    lines = (m.group() for m in _LINE.finditer(text))
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
         raise FormatError(f"{src}, line 1: Expected a header row, but: {exc}.") from exc
-    header = [h.strip() for h in header]
+    header = [unquote_formula(h.strip()) if unquote else h.strip() for h in header]
     _check_header(header, src, delimiter)
 
     problems: list[str] = []
@@ -105,9 +145,12 @@ def read_table(
             if len(record) != len(header):
                 problems.append(f"{src}, line {line}: Expected {len(header)} columns, but got {len(record)}.")
                 continue
+            if unquote:
+                record = [unquote_formula(cell) for cell in record]
             rows.append(_row(dict(zip(header, record, strict=True)), src, line, scheme, problems))
     except csv.Error as exc:
         raise FormatError(f"{src}, line {reader.line_num}: Expected well-formed {_WHAT}, but: {exc}.") from exc
+    del text, lines, reader  # the rows hold the cells: free the file's text before the table copies them
     if problems:
         raise AnnotationError(problems, source=src)
     return AnnotationTable(rows, scheme=scheme, source=src)
@@ -198,22 +241,97 @@ def _row(
     return row
 
 
-def write_table(table: AnnotationTable, path: str | Path) -> Path:
+def write_table(table: AnnotationTable, path: str | Path, *, raw: bool = False) -> Path:
     """Write a table as CSV (``.csv``) or TSV (``.tsv``, ``.tab``), UTF-8, header first.
 
     The columns are those of :meth:`AnnotationTable.to_dataframe` (times in integer ms;
-    point events with ``offset_ms == onset_ms``); missing ids are empty cells. The file is
-    written atomically and replaced if it exists.
+    point events with ``offset_ms == onset_ms``); missing ids are empty cells. Lines end in
+    CRLF, as RFC 4180 and Excel have them. The file is written atomically and replaced if it
+    exists.
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        The annotations.
+    path : str or Path
+        The file; ``.csv`` is comma separated, ``.tsv`` / ``.tab`` tab separated.
+    raw : bool
+        Write text cells exactly as they are. By default a text cell (or column name) that a
+        spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab
+        or a carriage return, and is not just a number) is written with a single quote in
+        front (:func:`neutralise_formulas`). Use ``raw=True`` only for files that analysis
+        code reads as data, never for files people open in a spreadsheet.
 
     Returns
     -------
     Path
         The file written.
+
+    Examples
+    --------
+    >>> write_table(table, "coding.csv")  # a note "=HYPERLINK(...)" is written "'=HYPERLINK(...)"  # doctest: +SKIP
+    >>> write_table(table, "coding-raw.csv", raw=True)  # for pandas or R  # doctest: +SKIP
     """
     if not isinstance(table, AnnotationTable):
         raise TypeError(f"Expected an AnnotationTable, but got {type(table).__name__}.")
     path = as_path(path)
     delimiter = _separator(path, None)
     df = table.to_dataframe()
-    text = df.to_csv(sep=delimiter, index=False, lineterminator="\n")
+    if not raw:
+        df = neutralise_formulas(df)
+    # CRLF line ends (RFC 4180): with "\n" alone, a cell holding a bare carriage return went unquoted
+    # and split its row in two for every reader, ours included
+    text = df.to_csv(sep=delimiter, index=False, lineterminator="\r\n")
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _runs_as_formula(text: str) -> bool:
+    # a leading quote is looked through, so that a cell that already starts with one gets another
+    # and unquote_formula gives back exactly what was written
+    return text.lstrip("'").startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names no spreadsheet runs as a formula.
+
+    Text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a single
+    quote in front (OWASP's advice on CSV injection), unless it is just a number (``-3``,
+    ``+1.5``); text that starts with quotes before such a character gets one more, so that
+    :func:`unquote_formula` undoes it exactly. Numeric columns and other values are kept.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table about to be written as CSV/TSV for people.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The neutralised copy.
+
+    Examples
+    --------
+    >>> neutralise_formulas(pd.DataFrame({"note": ["=1+2", "-3", "ok"], "onset_ms": [-5, 0, 1]}))
+        note  onset_ms
+    0  '=1+2        -5
+    1     -3         0
+    2     ok         1
+    """
+    out = frame.copy()
+    for name in out.columns:
+        column = out[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            out[name] = column.map(lambda v: "'" + v if isinstance(v, str) and _runs_as_formula(v) else v)
+    out.columns = [("'" + c if isinstance(c, str) and _runs_as_formula(c) else c) for c in out.columns]
+    return out
+
+
+def unquote_formula(text: str) -> str:
+    """The text :func:`neutralise_formulas` was given for a cell it wrote as ``text``.
+
+    Examples
+    --------
+    >>> unquote_formula("'=1+2"), unquote_formula("''=x"), unquote_formula("'quoted"), unquote_formula("-3")
+    ('=1+2', "'=x", "'quoted", '-3')
+    """
+    return text[1:] if text.startswith("'") and _runs_as_formula(text[1:]) else text

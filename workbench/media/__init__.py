@@ -18,7 +18,7 @@ from workbench.media.clips import Segment, concat_clips, cut_clip, transcode_for
 from workbench.media.faces import FaceBox, blur_faces, blur_still, detect_faces
 from workbench.media.frames import read_frame, read_frames, thumbnail_strip, write_still
 from workbench.media.motion import motion_energy
-from workbench.media.probe import VideoInfo, browser_playable, probe, sha256_file
+from workbench.media.probe import VideoInfo, browser_playable, check_recording, probe, sha256_file
 from workbench.media.synth import (
     decode_frame_number,
     numbered_frame,
@@ -36,6 +36,7 @@ __all__ = [
     "blur_faces",
     "blur_still",
     "browser_playable",
+    "check_recording",
     "concat_clips",
     "cut_clip",
     "decode_frame_number",

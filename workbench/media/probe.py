@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
@@ -23,6 +24,7 @@ from typing import Any
 import av
 import numpy as np
 
+from workbench.errors import MediaError
 from workbench.media._common import (
     AV_ERRORS,
     BROWSER_AUDIO,
@@ -34,11 +36,19 @@ from workbench.media._common import (
     open_input,
 )
 
-__all__ = ["VideoInfo", "browser_playable", "probe", "sha256_file"]
+__all__ = ["MAX_FPS", "MIN_FPS", "VideoInfo", "browser_playable", "check_recording", "probe", "sha256_file"]
 
 log = logging.getLogger("workbench.media")
 
 _CHUNK = 1 << 20
+#: Frame rates a recording of an interaction may have. Phones film slow motion at 240 fps (some at 960
+#: fps for a second or two); nothing filmed for VIG needs more than 1000 fps, which is also where our
+#: integer milliseconds stop telling frames apart. Below 1 fps a film no longer shows an interaction
+#: (a time-lapse or a still).
+MIN_FPS = 1.0
+MAX_FPS = 1000.0
+# FFmpeg's demuxers of single pictures ("png_pipe", "jpeg_pipe", ..., "image2"): an image, not a video.
+_IMAGE_DEMUXERS = ("image2", "image2pipe")
 _TRUNCATION_SLACK_S = 0.5
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 
@@ -235,6 +245,9 @@ def probe(path: str | os.PathLike[str], *, checksum: bool = True) -> VideoInfo:
     """
     p = Path(path)
     with open_input(p) as container:
+        demuxer = container.format.name
+        if demuxer in _IMAGE_DEMUXERS or demuxer.endswith("_pipe"):
+            raise media_error(p, f"is a still image ({demuxer.removesuffix('_pipe')}), not a video")
         stream = first_video_stream(container)
         audio = first_audio_stream(container)
         # Audio packets are read only to detect truncation in containers without a frame index
@@ -341,6 +354,51 @@ def probe(path: str | os.PathLike[str], *, checksum: bool = True) -> VideoInfo:
             keyframes=np.flatnonzero(key_flags),
         )
     return info
+
+
+def _clock(ms: float) -> str:
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    hours, rest = divmod(round(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def check_recording(info: VideoInfo) -> None:
+    """Refuse a video whose frame rate or frame times no recording of an interaction can have.
+
+    Registering a recording calls this after :func:`probe`. A recording must have at least two
+    frames, a positive duration, and a frame rate from :data:`MIN_FPS` to :data:`MAX_FPS` (1 to
+    1000 fps) three ways: its frame count over its duration, the median interval between
+    consecutive frames, and its nominal rate. A variable frame rate keeps the median interval
+    close to its typical rate; a file whose frames are microseconds (or hours) apart cannot hide
+    it behind a plausible nominal rate or duration.
+
+    Raises
+    ------
+    workbench.errors.MediaError
+        Naming the file, what was expected and what it has.
+
+    Examples
+    --------
+    >>> check_recording(probe("session.mp4"))  # doctest: +SKIP
+    """
+    name = repr(info.path)
+    expected = f"Expected a recording filmed at {MIN_FPS:g} to {MAX_FPS:g} frames per second"
+    if info.frame_count < 2:
+        raise MediaError(f"{expected}, but {name} has {info.frame_count} frame: a still picture, not a video.")
+    if info.duration_ms <= 0:
+        raise MediaError(f"{expected}, but {name} has {info.frame_count} frames in {info.duration_ms} ms.")
+    overall = 1000.0 * info.frame_count / info.duration_ms
+    median = float(np.median(np.diff(info.frame_times_ms)))
+    between = 1000.0 / median if median > 0 else math.inf
+    for rate, what in (
+        (overall, f"has {info.frame_count} frames in {_clock(info.duration_ms)} ({overall:.6g} fps)"),
+        (between, f"has frames {median:g} ms apart (median; {between:.6g} fps)"),
+        (info.fps, f"declares {info.fps:.6g} fps"),
+    ):
+        if not MIN_FPS <= rate <= MAX_FPS:
+            raise MediaError(f"{expected}, but {name} {what}.")
 
 
 def browser_playable(info: VideoInfo) -> bool:

@@ -1577,7 +1577,9 @@ class Project:
         Raises
         ------
         MediaError
-            If the file is missing or not a readable video.
+            If the file is missing or not a readable video: an image (even one named ``.mp4``),
+            a single frame, or a frame rate outside 1 to 1000 fps (nominal, over the duration, or
+            between frames; see :func:`workbench.media.check_recording`). Nothing is stored.
         NotFoundError
             If the session does not exist.
         """
@@ -1591,6 +1593,7 @@ class Project:
             raise MediaError(f"Expected a video file, but {src} does not exist or is not a file.")
         folder = self._need_folder("copied media") if copy else None
         info = media.probe(src)
+        media.check_recording(info)  # before anything is copied or stored
         created: Path | None = None
         if folder is not None:
             media_dir = folder / "media"
