@@ -63,10 +63,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from workbench.errors import DatabaseInUseError, NotFoundError, WorkbenchError
+from workbench.model import Case
 from workbench.store import schema as t
 from workbench.store.project import BUSY_TIMEOUT_MS, _now, _utc
-
-from workbench.model import Case
 
 if TYPE_CHECKING:
     from workbench.store.project import Project
