@@ -135,7 +135,8 @@ def _canonical(value: Any, where: str) -> Any:
     if isinstance(value, list | tuple):
         return [_canonical(v, where) for v in value]
     raise TypeError(
-        f"Expected JSON-like values (numbers, strings, lists, mappings) in {where}, but got {type(value).__name__}."
+        f"Expected JSON-like values (numbers, strings, lists, mappings) in {where}, "
+        f"but got {type(value).__name__}."
     )
 
 
@@ -216,7 +217,9 @@ class Task:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _TASK_NAME.match(self.name):
-            raise ValueError(f"Expected a task name of lower-case letters, digits, '-' and '_', but got {self.name!r}.")
+            raise ValueError(
+                f"Expected a task name of lower-case letters, digits, '-' and '_', but got {self.name!r}."
+            )
         if self.source not in ("media", "annotations"):
             raise ValueError(
                 f"Invalid value for the 'source' parameter. Allowed values are 'media' and 'annotations', "
@@ -224,7 +227,9 @@ class Task:
             )
         if not callable(self.func):
             raise TypeError(f"Expected 'func' of task {self.name!r} to be callable, but got {self.func!r}.")
-        object.__setattr__(self, "defaults", _canonical(dict(self.defaults), f"the defaults of task {self.name!r}"))
+        object.__setattr__(
+            self, "defaults", _canonical(dict(self.defaults), f"the defaults of task {self.name!r}")
+        )
 
     def __repr__(self) -> str:
         return f"<Task {self.name} v{self.version} | {self.source}; params {sorted(self.defaults)}>"
@@ -235,13 +240,15 @@ class Task:
             return dict(self.defaults)
         if not isinstance(overrides, Mapping):
             raise TypeError(
-                f"Expected the parameters of task {self.name!r} as a mapping, but got {type(overrides).__name__}."
+                f"Expected the parameters of task {self.name!r} as a mapping, "
+                f"but got {type(overrides).__name__}."
             )
         unknown = sorted(set(map(str, overrides)) - set(self.defaults))
         if unknown:
             allowed = ", ".join(sorted(self.defaults)) or "none"
             raise ValueError(
-                f"Expected parameters of task {self.name!r} among {allowed}, but got {', '.join(map(repr, unknown))}."
+                f"Expected parameters of task {self.name!r} among {allowed}, "
+                f"but got {', '.join(map(repr, unknown))}."
             )
         return {**self.defaults, **_canonical(dict(overrides), f"the parameters of task {self.name!r}")}
 
@@ -599,7 +606,9 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-def _execute(func: Callable[[Any, dict[str, Any]], Any], source: Any, params: dict[str, Any]) -> dict[str, Any]:
+def _execute(
+    func: Callable[[Any, dict[str, Any]], Any], source: Any, params: dict[str, Any]
+) -> dict[str, Any]:
     """Run one job (on a worker): never raises, reports the error, the warnings and the time taken."""
     start = time.perf_counter()
     value, error, trace = None, None, None
@@ -644,7 +653,9 @@ class _DaskRunner:
         futures = {}
         for job in jobs:
             name = f"workbench-{job.task.name}-{job.key[:12]}-{uuid.uuid4().hex[:8]}"
-            futures[self.client.submit(_execute, job.task.func, job.source, job.params, key=name, pure=False)] = job
+            futures[
+                self.client.submit(_execute, job.task.func, job.source, job.params, key=name, pure=False)
+            ] = job
         try:
             for future in as_completed(list(futures)):
                 job = futures.pop(future)
@@ -677,7 +688,11 @@ def _check_scheduler(scheduler: Any) -> None:
             "Expected scheduler None, 'sync', an address like 'tcp://host:8786', a distributed.Client or "
             f"a cluster, but got {type(scheduler).__name__}."
         )
-    if isinstance(scheduler, str) and scheduler.strip().lower() not in SYNC_SCHEDULERS and "://" not in scheduler:
+    if (
+        isinstance(scheduler, str)
+        and scheduler.strip().lower() not in SYNC_SCHEDULERS
+        and "://" not in scheduler
+    ):
         raise ValueError(
             "Invalid value for the 'scheduler' parameter. Allowed values are None (a local cluster), 'sync' "
             f"and a scheduler address like 'tcp://host:8786', but got {scheduler!r} instead."
@@ -734,7 +749,9 @@ def _runner(scheduler: Any) -> Iterator[_SyncRunner | _DaskRunner]:
     try:
         client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
     except (OSError, TimeoutError) as exc:
-        where = scheduler if isinstance(scheduler, str) else getattr(scheduler, "scheduler_address", scheduler)
+        where = (
+            scheduler if isinstance(scheduler, str) else getattr(scheduler, "scheduler_address", scheduler)
+        )
         raise WorkbenchError(
             f"Expected a Dask scheduler at {where}, but could not connect within {CONNECT_TIMEOUT_S} s "
             f"({type(exc).__name__}: {exc})."
@@ -787,7 +804,8 @@ def _write_result(folder: Path, key: str, value: Any, task: Task) -> tuple[Path,
         data = buffer.getvalue()
     else:
         raise TypeError(
-            f"Expected task {task.name!r} to return a DataFrame or a dict of arrays, but got {type(value).__name__}."
+            f"Expected task {task.name!r} to return a DataFrame or a dict of arrays, "
+            f"but got {type(value).__name__}."
         )
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
@@ -1018,7 +1036,9 @@ def _opened(project: Any) -> Iterator[Any]:
         yield project
 
 
-def _params_for(tasks: Sequence[Task], params: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+def _params_for(
+    tasks: Sequence[Task], params: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
     params = dict(params or {})
     names = {t.name for t in tasks}
     unknown = sorted(set(params) - names)
@@ -1140,7 +1160,9 @@ def run_batch(
                         error = _check_sha256(job, outcome["value"])
                     if error is None:
                         try:
-                            path, attrs = _write_result(root / job.task.name, job.key, outcome["value"], job.task)
+                            path, attrs = _write_result(
+                                root / job.task.name, job.key, outcome["value"], job.task
+                            )
                         except (OSError, TypeError, ValueError, WorkbenchError) as exc:
                             error = f"could not store the result: {_describe(exc)}"
                         else:
@@ -1255,7 +1277,9 @@ def load_results(
         value = _read_stored(stored)
         tidy = chosen.tidy(value) if chosen.tidy is not None else value
         if not isinstance(tidy, pd.DataFrame):
-            raise TypeError(f"Expected task {chosen.name!r} to load as a DataFrame; give the Task a 'tidy' function.")
+            raise TypeError(
+                f"Expected task {chosen.name!r} to load as a DataFrame; give the Task a 'tidy' function."
+            )
         for rid in job.recording_ids:
             part = tidy.copy()
             if "recording_id" in part.columns:
@@ -1275,7 +1299,11 @@ def load_results(
     frames.sort(key=lambda item: item[0])  # by recording (stable: a recording's rows stay in order)
     nonempty = [f for _rid, f in frames if len(f)]
     if nonempty:
-        out = pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0].reset_index(drop=True)
+        out = (
+            pd.concat(nonempty, ignore_index=True)
+            if len(nonempty) > 1
+            else nonempty[0].reset_index(drop=True)
+        )
     elif frames:
         out = frames[0][1].iloc[0:0].reset_index(drop=True)
     else:

@@ -86,10 +86,8 @@ def _summary(project_path: str) -> list[str]:
             recs = project.recordings(case=case)
             lines.append(f"case     {case.pseudonym}: {len(sessions)} sessions, {len(recs)} recordings")
             for session in sessions:
-                lines.append(
-                    f"  session {session.id}  {session.kind.value:13}  {session.date.isoformat()}  "
-                    f"cycle {session.cycle}  {session.label!r}"
-                )
+                lines.append(f"  session {session.id}  {session.kind.value:13}  {session.date.isoformat()}  "
+                             f"cycle {session.cycle}  {session.label!r}")
                 for rec in (r for r in recs if r.session_id == session.id):
                     table = project.annotations(rec)
                     coders = ", ".join(f"{c} {len(table.filter(coder=c))}" for c in table.coders)
@@ -296,7 +294,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         name, equals, text = item.partition("=")
         task, dot, key = name.partition(".")
         if not (equals and dot and task and key):
-            raise WorkbenchError(f"Expected --param TASK.NAME=VALUE (e.g. thumbnails.count=10), but got {item!r}.")
+            raise WorkbenchError(
+                f"Expected --param TASK.NAME=VALUE (e.g. thumbnails.count=10), but got {item!r}."
+            )
         try:
             value: object = json.loads(text)
         except ValueError:
@@ -457,10 +457,8 @@ def _cmd_pack(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise WorkbenchError(str(exc)) from exc
     m = result.manifest
-    _out(
-        f"Wrote {result.path} ({len(m['files'])} files, {result.path.stat().st_size / 1e6:.1f} MB) in "
-        f"{result.seconds:.1f} s."
-    )
+    _out(f"Wrote {result.path} ({len(m['files'])} files, {result.path.stat().st_size / 1e6:.1f} MB) in "
+         f"{result.seconds:.1f} s.")
     for req in m["requirements"]:
         mark = "met" if req["met"] else "not yet"
         _out(f"  {req['label']}: {req['achieved']:g} of {req['target']:g} {req['unit']} ({mark})")
@@ -674,26 +672,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project folder or database URL")
     p.add_argument("--kind", required=True, help="micro-analysis, supervision, verp or research")
     p.add_argument("--case", help="case pseudonym (research: comma-separated, default all)")
-    p.add_argument(
-        "--session",
-        help="session id, label or date (see 'workbench info'); a supervision report "
-        "without it uses the case's only supervision session",
-    )
+    p.add_argument("--session", help="session id, label or date (see 'workbench info'); a supervision report "
+                   "without it uses the case's only supervision session")
     p.add_argument("--to", default="html", help="html, pdf or html,pdf (default: %(default)s)")
     p.add_argument("--out", help="output folder (default: PROJECT/reports)")
     p.add_argument("--author", help="author named on the cover")
     p.add_argument("--blur-faces", action="store_true", help="blur faces in stills")
-    p.add_argument(
-        "--generated-at",
-        metavar="ISO_TIME",
-        help="the generation time to state (default: now); the same data and time give the same files",
-    )
-    p.add_argument(
-        "--param",
-        action="append",
-        metavar="NAME=VALUE",
-        help="another notebook parameter, e.g. duration_min=60 or trainee=anna (repeatable)",
-    )
+    p.add_argument("--generated-at", metavar="ISO_TIME",
+                   help="the generation time to state (default: now); the same data and time give the same files")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="another notebook parameter, e.g. duration_min=60 or trainee=anna (repeatable)")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
@@ -706,17 +694,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project folder or database URL")
     p.add_argument("--trainee", required=True, help="the trainee (coder name and the cases' guider)")
     p.add_argument("--out", required=True, help="the zip to write")
-    p.add_argument("--kinds", default="supervision,micro-analysis", help="report kinds per case (default: %(default)s)")
+    p.add_argument("--kinds", default="supervision,micro-analysis",
+                   help="report kinds per case (default: %(default)s)")
     p.add_argument("--to", default="html,pdf", help="formats of the reports (default: %(default)s)")
     p.add_argument("--case", help="only these cases (comma-separated pseudonyms)")
     p.add_argument("--supervisor", default="supervisor", help="the supervisor's coder name (default: %(default)s)")
     p.add_argument("--requirements", help="requirement list (YAML or JSON); default: the shipped example")
-    p.add_argument(
-        "--report",
-        action="append",
-        metavar="FILE",
-        help="pack this already built report instead of building (repeatable)",
-    )
+    p.add_argument("--report", action="append", metavar="FILE",
+                   help="pack this already built report instead of building (repeatable)")
     p.add_argument("--no-blur", action="store_true", help="do not blur faces (not recommended)")
     p.set_defaults(func=_cmd_pack)
     return parser

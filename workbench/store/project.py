@@ -1311,11 +1311,7 @@ class Project:
     # -- recordings -----------------------------------------------------------------------
 
     def add_recording(
-        self,
-        session: Session | int,
-        video_path: str | os.PathLike[str],
-        *,
-        copy: bool = True,
+        self, session: Session | int, video_path: str | os.PathLike[str], *, copy: bool = True,
         label: str | None = None,
     ) -> Recording:
         """Register a video in a session: probe it, optionally copy it into ``<folder>/media/``.
@@ -1400,9 +1396,8 @@ class Project:
         """``"<session label>, film N"``: the next number in the session, unused by its recordings."""
         session = conn.execute(sa.select(t.sessions).where(t.sessions.c.id == session_id)).one()
         name = session.label or f"{session.kind} {session.date.isoformat()}"
-        taken = set(
-            conn.execute(sa.select(t.recordings.c.label).where(t.recordings.c.session_id == session_id)).scalars()
-        )
+        taken = set(conn.execute(sa.select(t.recordings.c.label).where(t.recordings.c.session_id == session_id))
+                    .scalars())
         n = len(taken) + 1
         while f"{name}, film {n}" in taken:
             n += 1
