@@ -56,7 +56,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -197,6 +197,7 @@ class _Facts:
     stills: tuple[str, ...]
     sha256s: tuple[str, ...]  # of films no other case uses
     resumed: bool = False
+    shared_names: int = 0  # names or parts of names another case also has (not searched)
 
     @property
     def sha_prefixes(self) -> tuple[str, ...]:
@@ -251,15 +252,18 @@ def _name_markers(name: str | None, what: str) -> list[_Marker]:
     return out
 
 
-def _protected_names(conn: sa.Connection, case_row: Any) -> list[tuple[str | None, str]]:
-    """Every protected name of a case, as ``(name, what it is)``: searched whole and in parts.
+def _protected_names(conn: sa.Connection, of_case: Callable[[Any], Any]) -> list[tuple[str | None, str]]:
+    """Every protected name of the cases ``of_case(case id column)`` selects, as ``(name, what it is)``.
 
-    One line per kind of name: the case's real name, and participants' real names where the
-    schema has them.
+    One line per kind of name: the cases' real names, and participants' real names where the
+    schema has them. Each is searched whole and in parts.
     """
-    names: list[tuple[str | None, str]] = [(case_row.real_name, "the real name")]
+    names: list[tuple[str | None, str]] = [
+        (n, "the real name")
+        for n in conn.execute(sa.select(t.cases.c.real_name).where(of_case(t.cases.c.id))).scalars()
+    ]
     if "real_name" in t.participants.c:  # protected participants' names (schema revision 0003 on)
-        q = sa.select(t.participants.c.real_name).where(t.participants.c.case_id == case_row.id)
+        q = sa.select(t.participants.c.real_name).where(of_case(t.participants.c.case_id))
         names += [(n, "a participant's real name") for n in conn.execute(q).scalars()]
     return names
 
@@ -290,16 +294,25 @@ def _facts(project: Project, case: Case | int | str) -> _Facts:
             if rids
             else []
         )
-        names = _protected_names(conn, c)
+        names = _protected_names(conn, lambda col: col == cid)
+        others_names = {m.text.casefold() for n, w in _protected_names(conn, lambda col: col != cid)
+                        for m in _name_markers(n, w)}  # fmt: skip
+        q = sa.select(t.cases.c.helping_question).where(t.cases.c.id != cid, t.cases.c.helping_question.is_not(None))
+        others_names |= {_normalise(h).strip().casefold() for h in conn.execute(q).scalars()}
     own = sorted({x.path for x in recs if not Path(x.path).is_absolute() and x.path not in others})
     shared = sorted({x.path for x in recs if not Path(x.path).is_absolute() and x.path in others})
     external = sorted({x.path for x in recs if Path(x.path).is_absolute()})
+    shared_names = 0
     shas = sorted({x.sha256 for x in recs if x.sha256 and x.sha256 not in other_shas})
     markers = [_Marker(_normalise(c.pseudonym).strip(), "the pseudonym")]
-    for name, what in names:
-        markers += _name_markers(name, what)
-    if c.helping_question and c.helping_question.strip():
-        markers.append(_Marker(_normalise(c.helping_question).strip(), "the helping question"))
+    for name, what in names:  # a name (part) another case also has stays with that case: not searched
+        found = _name_markers(name, what)
+        markers += [m for m in found if m.text.casefold() not in others_names]
+        shared_names += sum(m.text.casefold() in others_names for m in found)
+    question = _normalise(c.helping_question or "").strip()
+    if question and question.casefold() not in others_names:
+        markers.append(_Marker(question, "the helping question"))
+    shared_names += bool(question) and question.casefold() in others_names
     markers += [_Marker(sh, "the checksum of its film") for sh in shas]
     unique = {m.text.casefold(): m for m in reversed(markers) if m.text}  # the first kind of a text wins
     return _Facts(
@@ -313,6 +326,7 @@ def _facts(project: Project, case: Case | int | str) -> _Facts:
         external=tuple(external),
         stills=tuple(stills),
         sha256s=tuple(shas),
+        shared_names=shared_names,
     )
 
 
@@ -948,6 +962,11 @@ def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]
             path = db.with_name(db.name + suffix)
             for line in _hits(path.name, _search_file(path, raw)):
                 found.append(f"database file {line} (deleted bytes still there)")
+    if facts.shared_names:
+        notes.append(
+            f"{facts.shared_names} of the case's names, parts of names or its helping question also belong to "
+            "another case of the project: they stay with that case and were not searched."
+        )
     if facts.resumed:
         notes.append(
             "this purge finished one that was interrupted after the case's rows were removed: the case's names "
@@ -956,7 +975,7 @@ def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]
         )
     if project.folder is not None and project.folder.is_dir():
         found += _scan_folder(project, facts)
-    return found, notes
+    return list(dict.fromkeys(found)), notes
 
 
 def _search_file(path: Path, patterns: Iterable[tuple[_Marker, re.Pattern[bytes]]]) -> list[tuple[_Marker, int]]:
