@@ -398,20 +398,22 @@ def finish_purges(project: Project, *, wait_s: float = DEFAULT_WAIT_S) -> list[P
 
 
 def _describe_process(proc: Any) -> str:
-    name = proc.name()
-    cmd = " ".join(proc.cmdline())
-    if "ipykernel" in cmd:
+    """What a process is, from its program and first arguments (never its whole command line: paths hold names)."""
+    args = proc.cmdline()
+    head = [Path(x).name for x in args[:3]]
+    module = args[args.index("-m") + 1] if "-m" in args[:3] and args.index("-m") + 1 < len(args) else ""
+    if "ipykernel_launcher" in head or module.startswith("ipykernel"):
         kind = "a Jupyter kernel (a notebook)"
-    elif "voila" in cmd.lower():
+    elif "voila" in head or module == "voila":
         kind = "a Voila app"
-    elif "jupyter" in cmd:
+    elif any(h.startswith("jupyter") for h in head) or module.startswith("jupyter"):
         kind = "a Jupyter server"
-    elif "workbench" in cmd:
+    elif "workbench" in head or module == "workbench":
         kind = "a workbench command"
     else:
         kind = "a program"
     started = dt.datetime.fromtimestamp(proc.create_time()).strftime("%Y-%m-%d %H:%M")
-    return f"{kind}: process {proc.pid} ({name}, started {started})"
+    return f"{kind}: process {proc.pid} ({proc.name()}, started {started})"
 
 
 def database_holders(path: str | os.PathLike[str]) -> list[str]:
