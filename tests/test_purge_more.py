@@ -66,7 +66,8 @@ def _populate(project: Project, video: Path, other: Path) -> dict[str, Any]:
     _research_report(folder, "research-Family-Keep", "Family Keep", "<td>Family Keep</td>")
     (project.case_folder(case, "clips") / "moment-1.webm").write_bytes(b"\x1a\x45\xdf\xa3 a clip")
     (project.case_folder(case, "cache") / "energy.npy").write_bytes(b"\x93NUMPY cached")
-    return {"case": case, "rec": rec, "keep": keep, "sha": hashlib.sha256(video.read_bytes()).hexdigest()}
+    sha = hashlib.sha256(video.read_bytes()).hexdigest()
+    return {"case": case, "rec": rec, "keep": keep, "sha": sha, "folder": folder}
 
 
 def _traces(folder: Path, sha: str) -> list[str]:
@@ -97,8 +98,7 @@ def _results_of(folder: Path, sha: str) -> list[str]:
 @SQLITE
 def test_purge_removes_results_reports_clips_and_caches(project: Project, store_video: Path, other_video: Path) -> None:
     facts = _populate(project, store_video, other_video)
-    folder = project.folder
-    assert folder is not None
+    folder = facts["folder"]
     keep_results = sorted(p.name for p in (folder / "results").rglob("*.*") if facts["sha"][:16] not in p.name)
     before = _traces(folder, facts["sha"])
     assert any("results/" in x for x in before) and any("research-all-cases" in x for x in before)
@@ -139,8 +139,7 @@ def test_the_scan_finds_a_short_name_part_and_never_prints_a_name(
     project: Project, store_video: Path, other_video: Path
 ) -> None:
     facts = _populate(project, store_video, other_video)
-    folder = project.folder
-    assert folder is not None
+    folder = facts["folder"]
     (folder / "notes").mkdir()
     (folder / "notes" / "visit.txt").write_text("Met INES at school; the film was", encoding="utf-8")
     (folder / "notes" / "blob.bin").write_bytes(b"\x00\x01" + f"{facts['sha']}".encode() + b"\x00")
@@ -185,8 +184,7 @@ def test_an_open_reader_stops_the_purge_in_bounded_time_and_is_named(
     project: Project, store_video: Path, other_video: Path
 ) -> None:
     facts = _populate(project, store_video, other_video)
-    folder = project.folder
-    assert folder is not None
+    folder = facts["folder"]
     proc = _reader(folder / "workbench.db")
     try:
         t0 = time.monotonic()
@@ -213,8 +211,7 @@ def test_a_reader_arriving_after_the_rows_went_is_waited_for_and_the_purge_finis
     project: Project, store_video: Path, other_video: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     facts = _populate(project, store_video, other_video)
-    folder = project.folder
-    assert folder is not None
+    folder = facts["folder"]
     readers: list[subprocess.Popen[str]] = []
     delete_rows = purge._delete_rows
 
@@ -254,8 +251,7 @@ def test_an_interrupted_purge_completes_when_run_again(
     project: Project, store_video: Path, other_video: Path, step: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     facts = _populate(project, store_video, other_video)
-    folder = project.folder
-    assert folder is not None
+    folder = facts["folder"]
     assert _traces(folder, facts["sha"])
 
     def killed(*args: Any, **kwargs: Any) -> Any:
