@@ -31,7 +31,8 @@ One failing recording does not stop the others: :class:`BatchReport` counts the 
 and failed and names each failed recording with its error (never a bare traceback; tracebacks are
 logged at DEBUG level). Read results back with :func:`load_results` (one tidy DataFrame per task) or
 :func:`load_result` (one recording's stored object). :func:`prune_results` removes the results of
-videos no longer in the project (after a case is deleted or purged).
+videos no longer in the project (after a case is deleted); a purge removes a case's results with
+:func:`forget_results`.
 
 Tasks are pluggable: :func:`register_task` adds a :class:`Task` to :data:`TASKS`.
 
@@ -86,6 +87,7 @@ __all__ = [
     "BatchReport",
     "JobResult",
     "Task",
+    "forget_results",
     "halves",
     "load_result",
     "load_results",
@@ -1391,4 +1393,51 @@ def prune_results(project: Any) -> list[Path]:
         index.flush(force=True)
     if removed:
         logger.info("Removed %d batch results of recordings no longer in the project.", len(removed))
+    return removed
+
+
+def forget_results(folder: str | os.PathLike[str], sha256s: Iterable[str], recording_ids: Iterable[int]) -> list[Path]:
+    """Remove the batch results of purged recordings (what :func:`~workbench.store.purge_case` calls).
+
+    Removed: every result of a video in ``sha256s`` (videos no other recording uses), and every
+    result computed from the annotations of a recording in ``recording_ids``. A result of a video
+    that another recording still uses stays; its index entry forgets the purged recording ids.
+
+    Parameters
+    ----------
+    folder : str or path
+        The project folder (results are under ``<folder>/results/``).
+    sha256s : iterable of str
+        SHA-256 of the videos whose results go.
+    recording_ids : iterable of int
+        The purged recordings.
+
+    Returns
+    -------
+    list of Path
+        The files removed (index files are rewritten, not listed).
+    """
+    root = Path(folder) / RESULTS_DIR
+    shas = {str(s) for s in sha256s}
+    rids = {int(r) for r in recording_ids}
+    removed: list[Path] = []
+    if not root.is_dir() or not (shas or rids):
+        return removed
+    for task_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        index = _Index(task_dir)
+        doomed = set()
+        for key, entry in index.entries.items():
+            ids = {int(i) for i in entry.get("recording_ids") or []}
+            if entry.get("sha256") in shas or (entry.get("input_digest") is not None and ids & rids):
+                doomed.add(key)
+            elif ids & rids:  # a shared video's result stays, without the purged ids
+                index.add(key, {**entry, "recording_ids": sorted(ids - rids)})
+        for path in sorted(task_dir.iterdir()):
+            if path.suffix in _SUFFIXES and (path.stem in doomed or path.stem.split("-", 1)[0] in shas):
+                path.unlink(missing_ok=True)
+                doomed.add(path.stem)
+                removed.append(path)
+        for key in doomed:
+            index.remove(key)
+        index.flush(force=True)
     return removed

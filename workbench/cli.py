@@ -361,17 +361,40 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
+    from workbench.errors import NotFoundError
+
+    reports = []
     with _open_for(args) as project:  # type: ignore[attr-defined]
-        case = project.case(int(args.case) if args.case.isdigit() else args.case)
-        if not args.yes and sys.stdin.isatty():
-            answer = input(f"Remove case {case.pseudonym!r} (id {case.id}) and everything of it for good? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
-                _out("Nothing was removed.")
-                return 1
-        report = project.purge_case(case, purge_backups=args.purge_backups)
-    for line in report.lines():
-        _out(line)
-    return 0 if report.clean else 1
+        pending = project.pending_purges()
+        if pending:
+            _out(f"Finishing {len(pending)} interrupted purge(s) first (case id {', '.join(map(str, pending))}).")
+            reports += project.finish_purges(wait_s=args.wait)
+        if args.case is not None:
+            key: int | str = int(args.case) if args.case.isdigit() else args.case
+            try:
+                case = project.case(key)
+            except NotFoundError:
+                if not reports:
+                    raise
+                _out(
+                    f"No case {args.case!r} is left in the project (a finished purge holds no name to tell whether "
+                    "it was this case)."
+                )
+            else:
+                if not args.yes and sys.stdin.isatty():
+                    answer = input(
+                        f"Remove case {case.pseudonym!r} (id {case.id}) and everything of it for good? [y/N] "
+                    )
+                    if answer.strip().lower() not in ("y", "yes"):
+                        _out("Nothing was removed.")
+                        return 1
+                reports.append(project.purge_case(case, purge_backups=args.purge_backups, wait_s=args.wait))
+        elif not pending:
+            _out("No purge is pending. Remove a case with: workbench purge PROJECT --case CASE")
+    for report in reports:
+        for line in report.lines():
+            _out(line)
+    return 0 if all(r.clean for r in reports) else 1
 
 
 def _cmd_retention(args: argparse.Namespace) -> int:
@@ -725,14 +748,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "purge",
         help="remove a case completely and verify it",
-        description="Remove case C's rows, recordings, stills, thumbnails, clips, caches and reports; make the "
-        "database forget the deleted bytes; then scan the database and the project folder for anything left "
-        "and list the backups that still hold the case. Exit status 1 if traces were found.",
+        description="Remove case C's rows, recordings, stills, thumbnails, clips, caches, batch results and "
+        "reports (reports across cases that include it too); make the database forget the deleted bytes; then "
+        "scan the database and the project folder for anything left and list the backups that still hold the "
+        "case. An interrupted purge is finished first (also without --case). Exit status 1 if traces were found, "
+        "2 on an error (e.g. another program kept reading the database for --wait seconds: close it, run again).",
     )
     p.add_argument("project", help="project folder or database URL")
-    p.add_argument("--case", required=True, help="the case's pseudonym or id")
+    p.add_argument("--case", help="the case's pseudonym or id (without it: finish interrupted purges)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--purge-backups", action="store_true", help="also purge the case inside SQLite backups")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for other programs to stop reading the database (default: %(default)s)",
+    )
     p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
     p.set_defaults(func=_cmd_purge)
 

@@ -14,6 +14,7 @@ __all__ = [
     "ConflictError",
     "ConsentError",
     "DatabaseGoneError",
+    "DatabaseInUseError",
     "DuplicateImportError",
     "FormatError",
     "InstrumentError",
@@ -133,6 +134,20 @@ class DuplicateImportError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The project's database was written by a newer workbench than this one."""
+
+
+class DatabaseInUseError(StoreError):
+    """Another program holds the project database open in a way that keeps a task from finishing.
+
+    Attributes
+    ----------
+    holders : tuple of str
+        What could be found out about who holds it (process, program), best effort.
+    """
+
+    def __init__(self, message: str, holders: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.holders = tuple(holders)
 
 
 class ConsentError(StoreError):

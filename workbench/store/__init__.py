@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from workbench.store.backup import BackupEntry, BackupInfo, backup_project, restore_backup
 from workbench.store.project import DB_FILENAME, ImportReport, Project, alembic_config, open_project
-from workbench.store.purge import PurgeReport, RetentionItem, purge_case, retention
+from workbench.store.purge import PurgeReport, RetentionItem, finish_purges, pending_purges, purge_case, retention
 
 __all__ = [
     "DB_FILENAME",
@@ -26,7 +26,9 @@ __all__ = [
     "RetentionItem",
     "alembic_config",
     "backup_project",
+    "finish_purges",
     "open_project",
+    "pending_purges",
     "purge_case",
     "restore_backup",
     "retention",

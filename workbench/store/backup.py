@@ -17,7 +17,9 @@ A backup is a folder::
 - *Never half made.* The backup is written into ``OUT.part-<random>`` and renamed to
   ``OUT`` when complete and checked (SQLite ``integrity_check``; checksums of every file).
 - *Recorded.* The project's ``backups`` table lists every backup the workbench made, so
-  that a purge can name the ones still holding a case. A SQLite backup folder is itself a
+  that a purge can name the ones still holding a case. A restore keeps that list: the
+  restored project lists the backup it came from, the backups its copy listed, and (with
+  ``force``) those of the project it replaced. A SQLite backup folder is itself a
   project folder: it opens with :func:`~workbench.store.open_project` (read it, or purge a
   case inside it).
 - *Private.* Folders are created with mode 0700, files 0600.
@@ -44,7 +46,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -492,6 +494,7 @@ def restore_backup(
     _verify(src, manifest)
     kind = manifest["kind"]
     is_url = isinstance(target, str) and "://" in target
+    known: list[dict[str, Any]] = []
     if kind == "sqlite":
         if is_url:
             raise StoreError(
@@ -503,6 +506,7 @@ def restore_backup(
                 f"Expected a folder without a project to restore into, but {dest} holds one; "
                 "pass force=True (--force) to replace it."
             )
+        known = _sqlite_backups_list(dest / DB_FILENAME)  # the list of the project replaced (--force)
         _private_dir(dest)
         for entry in manifest.get("files", []):
             rel = _safe_relative(entry["path"], str(src / MANIFEST))
@@ -542,9 +546,38 @@ def restore_backup(
         opened = open_project(url, folder=files_dir)
     else:
         raise StoreError(f"Expected a backup of kind 'sqlite' or 'pg_dump', but {src} has {kind!r}.")
+    size = int(manifest["database"].get("bytes", 0)) + sum(int(f.get("bytes", 0)) for f in manifest.get("files", []))
+    itself = {
+        "path": str(src),
+        "kind": kind,
+        "made_at": _utc(dt.datetime.fromisoformat(manifest["made_at"])),
+        "made_by": str(manifest.get("made_by") or ""),
+        "bytes": size,
+    }
     with opened, opened._write() as conn:
+        listed = set(conn.execute(sa.select(t.backups.c.path)).scalars())
+        for row in [*known, itself]:  # so that a purge still names every backup that may hold a case
+            if row["path"] not in listed:
+                conn.execute(sa.insert(t.backups).values(**row))
+                listed.add(row["path"])
         opened._audit(conn, "restore", "project", None, None, {"from": str(src), "made_at": manifest["made_at"]})
     return where
+
+
+def _sqlite_backups_list(db: Path) -> list[dict[str, Any]]:
+    """The backups listed in a SQLite project that a restore is about to replace (none if unreadable)."""
+    if not db.is_file():
+        return []
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            rows = conn.execute("SELECT path, kind, made_at, made_by, bytes FROM backups").fetchall()
+    except sqlite3.Error:
+        return []
+    out = []
+    for path, kind, made_at, made_by, size in rows:
+        when = made_at if isinstance(made_at, dt.datetime) else dt.datetime.fromisoformat(str(made_at))
+        out.append({"path": path, "kind": kind, "made_at": _utc(when), "made_by": made_by or "", "bytes": int(size)})
+    return out
 
 
 def _pg_restore(dump: Path, url: sa.URL, schema: str, force: bool) -> None:

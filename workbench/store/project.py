@@ -3020,11 +3020,23 @@ class Project:
 
         return list_backups(self)
 
-    def purge_case(self, case: Case | int | str, *, purge_backups: bool = False) -> Any:
+    def purge_case(self, case: Case | int | str, *, purge_backups: bool = False, wait_s: float = 30.0) -> Any:
         """Remove a case completely and verify it (see :func:`workbench.store.purge_case`)."""
         from workbench.store.purge import purge_case
 
-        return purge_case(self, case, purge_backups=purge_backups)
+        return purge_case(self, case, purge_backups=purge_backups, wait_s=wait_s)
+
+    def pending_purges(self) -> list[int]:
+        """Ids of cases whose purge was interrupted (see :func:`workbench.store.pending_purges`)."""
+        from workbench.store.purge import pending_purges
+
+        return pending_purges(self)
+
+    def finish_purges(self, *, wait_s: float = 30.0) -> list[Any]:
+        """Finish every interrupted purge (see :func:`workbench.store.finish_purges`)."""
+        from workbench.store.purge import finish_purges
+
+        return finish_purges(self, wait_s=wait_s)
 
     def retention(self, today: dt.date | str | None = None) -> list[Any]:
         """Cases past their retention date or without consent (see :func:`workbench.store.retention`)."""
