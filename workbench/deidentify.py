@@ -57,6 +57,7 @@ __all__ = [
     "name_parts",
     "normalise",
     "place",
+    "replace",
 ]
 
 #: A name part shorter than this is not protected on its own (an initial).
@@ -166,8 +167,8 @@ def place(text: str, offset: int) -> str:
 
 # -- markup ---------------------------------------------------------------------------------------
 
-_TAG = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>|<![^>]*>|<\?.*?\?>|</?([A-Za-z][\w:.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
-                  re.S)
+_TAG = re.compile(r"<!--|-->|<!\[CDATA\[|\]\]>|<![^>]*>|<\?.*?\?>"
+                  r"|</?([A-Za-z][\w:.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
 _ATTR = re.compile(r"([\w:.-]+)\s*=\s*(\"([^\"]*)\"|'([^']*)')")
 _DATA_URI = re.compile(r"data:[\w/+.-]*(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=\s]*", re.I)
 _JSON_STRING = re.compile(r"\"((?:[^\"\\]|\\.)*)\"(\s*:)?", re.S)
