@@ -70,7 +70,7 @@ TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "mme", "
 _WORD_START = r"(?<![^\W_])"  # not after a letter or digit (an underscore or hyphen is a boundary)
 _WORD_END = r"(?![^\W_])"
 _SPECIAL = re.compile(r"[&%\\]|[^\x09\x0a\x0d\x20-\x7e]")
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY = re.compile(r"&(?:amp;)?(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")  # or escaped twice
 _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _UESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}")
 
@@ -78,14 +78,15 @@ _UESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}")
 _POSIX_ROOTS = ("home", "users", "tmp", "var", "root", "mnt", "media", "srv", "opt", "work", "private", "volumes",
                 "data", "scratch", "run", "etc", "usr")
 _PATH_CHARS = r"[^\s\"'<>()\[\]{},;|*?]"
+_PATH_END = r"(?<![.,:;!?])"  # a full stop or comma after a path ends the sentence, not the path
 #: Shapes of paths, matched on folded text (backslashes are slashes there).
 GENERIC_PATHS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("an absolute POSIX path", re.compile(r"(?<![\w.:/~-])/(?:" + "|".join(_POSIX_ROOTS) + r")/+" + _PATH_CHARS
-                                          + "+")),
-    ("a Windows path", re.compile(r"(?<![^\W_])[a-z]:/+[^\s/\"'<>|*?]" + _PATH_CHARS + "*")),
-    ("a network share path", re.compile(r"(?<![\w:/])//[a-z0-9][\w.$-]*/+[\w.$-]+" + _PATH_CHARS + "*")),
-    ("a file URL", re.compile(r"file:/+" + _PATH_CHARS + "+")),
-    ("a home-relative path", re.compile(r"(?<![\w/~])~[a-z0-9._-]{0,32}/+" + _PATH_CHARS + "+")),
+                                          + "+" + _PATH_END)),
+    ("a Windows path", re.compile(r"(?<![^\W_])[a-z]:/+[^\s/\"'<>|*?]" + _PATH_CHARS + "*" + _PATH_END)),
+    ("a network share path", re.compile(r"(?<![\w:/])/{2,}[a-z0-9][\w.$-]*/+[\w.$-]+" + _PATH_CHARS + "*" + _PATH_END)),
+    ("a file URL", re.compile(r"file:/+" + _PATH_CHARS + "+" + _PATH_END)),
+    ("a home-relative path", re.compile(r"(?<![\w/~])~[a-z0-9._-]{0,32}/+" + _PATH_CHARS + "+" + _PATH_END)),
 )
 
 
@@ -106,7 +107,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", s).replace("\\", "/")
 
 
-def normalise(text: str, *, entities: bool = False) -> tuple[str, list[int], list[int]]:
+def normalise(text: str, *, entities: bool = True) -> tuple[str, list[int], list[int]]:
     """The folded text and, for each of its characters, the span of the original it came from.
 
     Parameters
@@ -114,7 +115,8 @@ def normalise(text: str, *, entities: bool = False) -> tuple[str, list[int], lis
     text : str
         The original text.
     entities : bool
-        Decode HTML/XML character references (``&amp;``, ``&#x27;``) too (in markup).
+        Decode HTML/XML character references (``&amp;``, ``&#x27;``, also escaped twice: ``&amp;shy;``):
+        markup holds them, and plain text rarely has an ``&`` that looks like one.
 
     Returns
     -------
@@ -140,7 +142,7 @@ def normalise(text: str, *, entities: bool = False) -> tuple[str, list[int], lis
         j = i + 1
         decoded = c
         if c == "&" and entities and (e := _ENTITY.match(text, i)):
-            j, decoded = e.end(), html.unescape(e.group(0))
+            j, decoded = e.end(), html.unescape(html.unescape(e.group(0)))
         elif c == "%" and (p := _PERCENT.match(text, i)):
             j = p.end()
             decoded = bytes.fromhex(p.group(0).replace("%", "")).decode("utf-8", "replace")
@@ -320,13 +322,15 @@ def _path_pattern(path: str, home: str | None) -> list[str]:
     if len(parts) < 1 or len(text) <= 3:  # never "/" or "c:/"
         return []
     lead = "/+" if text.startswith("/") else ""
-    found = [lead + "/+".join(re.escape(p) for p in parts)]
+    rest = r"(?:/" + _PATH_CHARS + "*" + _PATH_END + ")?"  # what lies below it goes too
+    found = [lead + "/+".join(re.escape(p) for p in parts) + rest]
     if home:
         h = fold(home).rstrip("/")
         if len(h) > 3 and (text == h or text.startswith(h + "/")):
+            below = rest
             rest = [p for p in text[len(h):].split("/") if p]
             if rest:
-                found.append(r"(?<![\w/])~/+" + "/+".join(re.escape(p) for p in rest))
+                found.append(r"(?<![\w/])~/+" + "/+".join(re.escape(p) for p in rest) + below)
     return found
 
 
@@ -362,15 +366,23 @@ class Protected:
         home : path, optional
             The home folder, so that paths under it also match in ``~/...`` form.
         """
-        parts: dict[str, Term] = {}
+        # per part: each person (full name, folded) who has it, with their placeholders and labels
+        people: dict[str, dict[str, list[NameSpec]]] = {}
         for spec in names:
-            term = Term("name", spec.label, spec.placeholder)
+            full = " ".join(name_parts(spec.name))
             for part in name_parts(spec.name):
-                old = parts.get(part)
-                if old is None:
-                    parts[part] = term
-                elif old.placeholder != term.placeholder:  # a family name shared by a child and a parent
-                    parts[part] = Term("name", "a name shared by several people", "[name]")
+                people.setdefault(part, {}).setdefault(full, []).append(spec)
+            if len(full.split()) > 1:  # "Given\u200bSurname": the parts joined with nothing between
+                for joined in {full.replace(" ", ""), "".join(reversed(full.split()))}:
+                    people.setdefault(joined, {}).setdefault(full, []).append(spec)
+        parts: dict[str, Term] = {}
+        for part, persons in people.items():
+            # one person stored twice (a case's real name is its parent's) takes the more specific placeholder;
+            # a part shared by different people (a family name) is a plain [name]
+            chosen = {min((sp.placeholder for sp in specs), key=lambda x: _PLACEHOLDER_RANK.get(x, 9))
+                      for specs in persons.values()}
+            labels = list(dict.fromkeys(sp.label for specs in persons.values() for sp in specs))
+            parts[part] = Term("name", "; ".join(labels), chosen.pop() if len(chosen) == 1 else "[name]")
         phrases: list[tuple[re.Pattern[str], Term]] = []
         for w in words:
             bits = [re.escape(b) for b in re.split(r"[^\w]+|_", fold(w.word)) if b]
@@ -395,7 +407,7 @@ class Protected:
         name_re = None
         if parts:
             alternation = "|".join(re.escape(p) for p in sorted(parts, key=lambda x: (-len(x), x)))
-            name_re = re.compile(_WORD_START + "(?:" + alternation + ")" + _WORD_END)
+            name_re = re.compile(_WORD_START + "(" + alternation + ")s?" + _WORD_END)  # "the Surnames" too
         return cls(parts, tuple(phrases), name_re)
 
     def __repr__(self) -> str:  # never the terms themselves
@@ -404,7 +416,7 @@ class Protected:
     def _find_folded(self, folded: str) -> list[tuple[int, int, Term]]:
         found: list[tuple[int, int, Term]] = []
         if self.name_pattern is not None:
-            found.extend((m.start(), m.end(), self.name_parts[m.group(0)]) for m in self.name_pattern.finditer(folded))
+            found.extend((m.start(), m.end(), self.name_parts[m.group(1)]) for m in self.name_pattern.finditer(folded))
         for pattern, term in self.phrases:
             found.extend((m.start(), m.end(), term) for m in pattern.finditer(folded))
         for label, pattern in GENERIC_PATHS:
@@ -412,7 +424,7 @@ class Protected:
         return found
 
     def find(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *,
-             entities: bool = False) -> list[Hit]:
+             entities: bool = True) -> list[Hit]:
         """Every protected term in ``text`` (or in its ``spans`` only), at its place in ``text``.
 
         Overlapping hits are merged (the more specific kind wins: a name inside a path is
@@ -426,7 +438,7 @@ class Protected:
         spans : sequence of (start, end), optional
             Only these parts (e.g. :func:`markup_spans`); default: all of it.
         entities : bool
-            Decode character references (markup).
+            Decode character references (``&amp;``, ``&#x27;``).
 
         Returns
         -------
@@ -441,7 +453,7 @@ class Protected:
         return _merge(text, raw)
 
     def redact(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *,
-               entities: bool = False) -> tuple[str, int]:
+               entities: bool = True) -> tuple[str, int]:
         """``text`` with every protected term replaced by its placeholder, and how many were replaced."""
         hits = self.find(text, spans, entities=entities)
         return replace(text, hits), len(hits)
@@ -461,7 +473,9 @@ def replace(text: str, hits: Sequence[Hit]) -> str:
 
 _KIND_RANK = {"path": 0, "file name": 1, "word": 2, "name": 3}
 _JOIN = re.compile(r"[\s,._\-'’]{0,3}")
-_BEFORE = re.compile(r"(?:(?<![^\W_])(?i:" + "|".join(TITLES) + r")\.?\s+|(?<![^\W_])[A-Z]\.\s*)$")
+_SPACE = r"(?:\s|&nbsp;|&#160;|&#xa0;|\u00a0)"
+_BEFORE = re.compile(r"(?:(?<![^\W_])(?i:" + "|".join(TITLES) + r")\.?" + _SPACE + r"+|(?<![^\W_])[A-Z]\." + _SPACE
+                     + r"*)$")
 
 
 def _strip_invisible(s: str) -> str:

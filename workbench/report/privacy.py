@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DeidentificationError",
     "Finding",
-    "annotation_texts",
     "Scrubber",
+    "annotation_texts",
     "assert_deidentified",
     "pdf_text",
     "png_text_chunks",
@@ -69,7 +69,8 @@ ROLE_PLACEHOLDERS = {"child": "[child]", "parent": "[parent]", "carer": "[parent
 #: Suffixes read as markup (the rest as plain text, PDF and PNG by their own readers).
 _HTML = (".html", ".htm", ".svg", ".xhtml")
 _XML = (".xml", ".eaf", ".etf", ".pfsx")
-_SHOWN = 12  # findings listed in an error message
+_SHOWN = 12  # places in the output listed in an error message
+_SHOWN_SOURCES = 60  # records and fields listed
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Finding:
     def describe(self) -> str:
         """One line for the error message."""
         ctx = f" near {self.context!r}" if self.context else ""
-        times = f" ({self.count} times)" if self.count > 1 else ""
+        times = f" (first of {self.count})" if self.count > 1 else ""
         return f"{self.kind} ({self.label}) in {self.where}{times}{ctx}"
 
 
@@ -122,8 +123,9 @@ class DeidentificationError(WorkbenchError):
         more = f"\n  ... and {len(self.findings) - _SHOWN} more" if len(self.findings) > _SHOWN else ""
         origin = ""
         if self.sources:
-            listed = "\n".join(f"  - {f.kind} ({f.label}) in {f.where}" for f in self.sources[:_SHOWN])
-            rest = f"\n  ... and {len(self.sources) - _SHOWN} more" if len(self.sources) > _SHOWN else ""
+            listed = "\n".join(f"  - {f.kind} ({f.label}) in {f.where}" for f in self.sources[:_SHOWN_SOURCES])
+            rest = (f"\n  ... and {len(self.sources) - _SHOWN_SOURCES} more" if len(self.sources) > _SHOWN_SOURCES
+                    else "")
             origin = f"\nThe records and fields that hold them:\n{listed}{rest}"
         hint = hint or ("Remove them from the project's records (pseudonyms only, no paths), or export again with "
                         "redaction (--redact, redact=True) to replace each by a placeholder.")
@@ -303,14 +305,13 @@ class Scrubber:
         return sum(self.replaced.values())
 
     def _findings(self, text: str, hits: Sequence[Hit], where: str, *, places: bool) -> list[Finding]:
-        grouped: dict[tuple[str, str, str], list[Hit]] = {}
-        for h in hits:
-            at = f"{where}, {place(text, h.start)}" if places else where
-            key = (h.term.kind, h.term.label, where if places and len(hits) > 40 else at)
-            grouped.setdefault(key, []).append(h)
+        grouped: dict[tuple[str, str], list[Hit]] = {}
+        for h in hits:  # one finding per kind of term, at the first place it stands
+            grouped.setdefault((h.term.kind, h.term.label), []).append(h)
         out = []
-        for (kind, label, at), group in grouped.items():
+        for (kind, label), group in grouped.items():
             first = group[0]
+            at = f"{where}, {place(text, first.start)}" if places else where
             lo, hi = max(0, first.start - 30), min(len(text), first.end + 30)
             near = [h for h in hits if h.end > lo and h.start < hi]
             context = replace(text[lo:hi], [Hit(max(h.start, lo) - lo, min(h.end, hi) - lo, h.term) for h in near])
@@ -338,7 +339,7 @@ class Scrubber:
         kept as findings).
         """
         spans = markup_spans(text, markup) if markup else None
-        hits = self.protected.find(text, spans, entities=markup is not None)
+        hits = self.protected.find(text, spans)
         if not hits:
             return text
         if self.redact:
