@@ -20,8 +20,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 
+from tests.fixtures.reports import readable_text
 from workbench.deidentify import MIN_PART, NameSpec, PathSpec, Protected, WordSpec, fold, markup_spans
 from workbench.demo import DEMO_CASES
 from workbench.report import DeidentificationError, build, build_pack
@@ -86,16 +86,6 @@ def _pdf_words(path: Path) -> str:
     if shutil.which("pdftotext"):
         return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     return pdf_text(path.read_bytes())
-
-
-def _readable(page: str) -> str:
-    """What a reader can see of an HTML page: text, alt/title attributes and chart data (JSON), no code."""
-    soup = BeautifulSoup(page, "html.parser")
-    for tag in soup.find_all(["style", "script"]):
-        if tag.name == "style" or "json" not in (tag.get("type") or ""):
-            tag.decompose()
-    attrs = [str(t.get(a)) for t in soup.find_all(True) for a in ("alt", "title", "aria-label") if t.get(a)]
-    return "\n".join([soup.get_text(" "), *attrs, *(t.get_text() for t in soup.find_all("script"))])
 
 
 def _leaks(text: str, project_folder: Path | None = None) -> list[str]:
@@ -291,7 +281,7 @@ def test_supervision_report_redacts_every_variant_in_html_and_pdf(planted: tuple
     folder, ids = planted
     formats = ("html", "pdf") if _have_chromium() else ("html",)
     result = build(folder, "supervision", case="Aster", to=formats, out_dir=tmp_path, redact=True)
-    page = _readable(result.html.read_text(encoding="utf-8"))
+    page = readable_text(result.html.read_text(encoding="utf-8"))
     assert _leaks(page, folder) == [] and "Larkspur-birthday" not in page
     shown = {int(n): text for n, text in re.findall(r"Note (\d+): (.{0,60})", page)}
     assert sorted(shown) == list(range(len(ids)))  # every comment is still there ...
@@ -314,7 +304,7 @@ def test_research_report_leaves_no_surname_of_a_helping_question(demo: Path, tmp
         build(folder, "research", out_dir=tmp_path / "refused")
     assert "case 'Cedar', field 'helping question'" in str(info.value)
     result = build(folder, "research", out_dir=tmp_path / "out", redact=True)
-    page = _readable(result.html.read_text(encoding="utf-8"))
+    page = readable_text(result.html.read_text(encoding="utf-8"))
     assert _leaks(page) == [] and "How does [name] see it?" in page
     assert result.html.name == "research-all-cases.html"
 
@@ -402,7 +392,7 @@ def test_pack_refuses_a_report_edited_by_hand(demo: Path, clean_report: Path, tm
     with zipfile.ZipFile(out) as zf:
         packed = zf.read(f"reports/{edited.name}").decode("utf-8")
     # the case's real name is its parent's: [parent]
-    assert "<p>Filmed by [parent] in [path].</p>" in packed and not _leaks(_readable(packed))
+    assert "<p>Filmed by [parent] in [path].</p>" in packed and not _leaks(readable_text(packed))
     # a PDF cannot be redacted: refused either way
     pdf = tmp_path / "supervision-edited.pdf"
     pdf.write_bytes(_pdf_with_text(f"Signed: {GIVEN} {SURNAME}"))

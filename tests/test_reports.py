@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.fixtures.reports import readable_text
 from workbench.demo import DEMO_CASES
 from workbench.report import (
     DeidentificationError,
@@ -383,7 +384,7 @@ def test_no_real_name_or_path_in_any_export(built: dict[str, ReportResult], repo
             if path.suffix == ".pdf" and not shutil.which("pdftotext"):
                 continue
             text = path.read_text(encoding="utf-8") if path.suffix == ".html" else _pdftotext(path)
-            shown = _readable(text) if path.suffix == ".html" else text
+            shown = readable_text(text) if path.suffix == ".html" else text
             words = set(re.findall(r"[^\W_]+", shown.lower()))
             assert not words & {p.lower() for p in NAME_PARTS}, path.name
             assert str(report_demo) not in text and "/tmp/" not in text and "stills/rec" not in text
@@ -392,18 +393,6 @@ def test_no_real_name_or_path_in_any_export(built: dict[str, ReportResult], repo
     assert built["supervision"].redacted == 1 and built["research"].redacted == 2
     assert "How can I get [child] to listen to me?" in _soup(built["research"]).get_text()
     assert json.loads(built["research"].sidecar.read_text())["redacted"] == 2
-
-
-def _readable(page: str) -> str:
-    """What a reader can see of a report page: its text, attributes people read, and the charts' data
-    (the JSON of each chart), without the inlined scripts, styles and embedded images."""
-    soup = BeautifulSoup(page, "html.parser")
-    for tag in soup.find_all(["style", "script"]):
-        if tag.name == "style" or "json" not in (tag.get("type") or ""):
-            tag.decompose()
-    attrs = [str(t.get(a)) for t in soup.find_all(True) for a in ("alt", "title", "aria-label") if t.get(a)]
-    specs = [t.get_text() for t in soup.find_all("script")]
-    return "\n".join([soup.get_text(" "), *attrs, *specs])
 
 
 def test_export_refuses_a_planted_real_name_and_path(report_demo: Path, tmp_path: Path) -> None:
