@@ -419,7 +419,10 @@ def build(
         }
         parameters.update(extra)
         scrubber = Scrubber.for_project(store, redact=redact, extra_names=protected_names)
-        scope = [c.strip() for c in str(case or "").split(",") if c.strip()] if kind == "research" else [case]
+        from workbench.report.data import resolve_case
+
+        named = [c.strip() for c in str(case or "").split(",") if c.strip()] if kind == "research" else [case]
+        scope = [resolve_case(store, c) for c in named]  # the records the report is made from
         scrubber.source(record_texts(store, scope or None))
         scrubber.source((f"parameter {k!r}", v) for k, v in parameters.items()
                         if isinstance(v, str) and k not in ("project", "generated_at"))
