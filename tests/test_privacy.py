@@ -71,9 +71,15 @@ PATH_VARIANTS: dict[str, str] = {
     "network share": "\\\\nasbox\\families\\visit.mp4",
 }
 #: Words that look like a protected term but are not one: they must pass.
-NOT_PROTECTED = ["Samuel and Samantha are the same", "Jojo joined the major", "see https://example.org/home/x",
-                 '<svg xmlns="http://www.w3.org/2000/svg"></svg>', "S. and M. and T.", "Thistledown and Marigolden",
-                 "at 12:30 on 2026/03/02, 50% of 3/4"]
+NOT_PROTECTED = [
+    "Samuel and Samantha are the same",
+    "Jojo joined the major",
+    "see https://example.org/home/x",
+    '<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+    "S. and M. and T.",
+    "Thistledown and Marigolden",
+    "at 12:30 on 2026/03/02, 50% of 3/4",
+]
 
 
 def _have_chromium() -> bool:
@@ -123,13 +129,19 @@ def planted(demo: Path, tmp_path: Path) -> tuple[Path, dict[str, int]]:
         from workbench.store import schema as t
 
         with project.engine.begin() as conn:  # as if the film had been registered under its own file name
-            conn.execute(t.recordings.update().where(t.recordings.c.id == rec.id)
-                         .values(original_name="Larkspur-birthday-0412.MOV"))
-        variants = {**NAME_VARIANTS, **PATH_VARIANTS,
-                    "project folder": f"see {folder}/media",
-                    "stored media file name": f"film {Path(rec.path).name} again",
-                    "original film name": "from Larkspur-birthday-0412.MOV",
-                    "still file name": f"still {Path(project.stills(rec)[0].image_path).name}"}
+            conn.execute(
+                t.recordings.update()
+                .where(t.recordings.c.id == rec.id)
+                .values(original_name="Larkspur-birthday-0412.MOV")
+            )
+        variants = {
+            **NAME_VARIANTS,
+            **PATH_VARIANTS,
+            "project folder": f"see {folder}/media",
+            "stored media file name": f"film {Path(rec.path).name} again",
+            "original film name": "from Larkspur-birthday-0412.MOV",
+            "still file name": f"still {Path(project.stills(rec)[0].image_path).name}",
+        }
         for n, (what, text) in enumerate(variants.items()):
             ids[what] = project.add_comment(rec, 1000 + 400 * n, "supervisor", f"Note {n}: {text}.").id
     return folder, ids
@@ -140,10 +152,14 @@ def planted(demo: Path, tmp_path: Path) -> tuple[Path, dict[str, int]]:
 
 def _aster_terms(**paths: str) -> Protected:
     return Protected.build(
-        [NameSpec(ASTER.real_name, "[name]", "the real name of case 'Aster'"),
-         NameSpec(ASTER.child_name, "[child]", "the real name of participant 'child' of case 'Aster'")],
+        [
+            NameSpec(ASTER.real_name, "[name]", "the real name of case 'Aster'"),
+            NameSpec(ASTER.child_name, "[child]", "the real name of participant 'child' of case 'Aster'"),
+        ],
         [WordSpec("Oak Lane Primary")],
-        [PathSpec(p, what) for what, p in paths.items()], home="/home/wrenfold")
+        [PathSpec(p, what) for what, p in paths.items()],
+        home="/home/wrenfold",
+    )
 
 
 @pytest.mark.parametrize("what", list(NAME_VARIANTS))
@@ -165,7 +181,7 @@ def test_placeholders_say_whose_name_it_was_and_take_the_whole_name() -> None:
     # the positions are those of the original text, invisible characters included
     text = f"x {SURNAME[:4]}\u200b\u00ad{SURNAME[4:]} y"
     (hit,) = p.find(text)
-    assert text[hit.start:hit.end] == f"{SURNAME[:4]}\u200b\u00ad{SURNAME[4:]}"
+    assert text[hit.start : hit.end] == f"{SURNAME[:4]}\u200b\u00ad{SURNAME[4:]}"
 
 
 @pytest.mark.parametrize("what", list(PATH_VARIANTS))
@@ -176,11 +192,20 @@ def test_every_path_variant_is_found(what: str) -> None:
 
 def test_known_paths_match_in_every_form() -> None:
     """A folder outside the usual roots is only known by the project: found in every form all the same."""
-    p = Protected.build(paths=[PathSpec("/projects/vig/aster-project", "the project folder"),
-                               PathSpec("media/rec-0123456789abcdef.mp4", "the file name of recording 1",
-                                        file_name=True)], home="/projects")
-    for form in ("/projects/vig/aster-project/media", "~/vig/aster-project", "%2Fprojects%2Fvig%2Faster-project",
-                 "\\projects\\vig\\aster-project", "Rec-0123456789ABCDEF.mp4"):
+    p = Protected.build(
+        paths=[
+            PathSpec("/projects/vig/aster-project", "the project folder"),
+            PathSpec("media/rec-0123456789abcdef.mp4", "the file name of recording 1", file_name=True),
+        ],
+        home="/projects",
+    )
+    for form in (
+        "/projects/vig/aster-project/media",
+        "~/vig/aster-project",
+        "%2Fprojects%2Fvig%2Faster-project",
+        "\\projects\\vig\\aster-project",
+        "Rec-0123456789ABCDEF.mp4",
+    ):
         hits = p.find(f"in {form}.")
         assert len(hits) == 1 and hits[0].term.placeholder == "[path]", form
         assert p.redact(f"in {form}.")[0] == "in [path].", form
@@ -198,9 +223,11 @@ def test_what_only_looks_like_a_term_passes() -> None:
 
 def test_markup_is_read_as_text_not_as_tags() -> None:
     p = Protected.build([NameSpec("Jo Head")])
-    page = ('<html><head><style>.head{}</style><script>var jo = 1;</script></head><body class="head">'
-            '<img alt="Jo smiles" src="data:image/png;base64,AAAA+jo/head+AAA="><p>Jo &amp; Mr&#160;Head</p>'
-            '<script type="application/json">{"head": "Jo\\u200bHead"}</script><!-- Jo --></body></html>')
+    page = (
+        '<html><head><style>.head{}</style><script>var jo = 1;</script></head><body class="head">'
+        '<img alt="Jo smiles" src="data:image/png;base64,AAAA+jo/head+AAA="><p>Jo &amp; Mr&#160;Head</p>'
+        '<script type="application/json">{"head": "Jo\\u200bHead"}</script><!-- Jo --></body></html>'
+    )
     redacted, count = p.redact(page, markup_spans(page), entities=True)
     assert count == 5  # alt, the paragraph (two), the chart data, the comment
     assert '<img alt="[name] smiles" src="data:image/png;base64,AAAA+jo/head+AAA=">' in redacted
@@ -224,8 +251,9 @@ def test_png_text_chunks_and_pdf_text_are_read() -> None:
 # -- the store -------------------------------------------------------------------------------------------
 
 
-def test_participants_real_names_and_the_word_list_are_protected(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_participants_real_names_and_the_word_list_are_protected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workbench
     from workbench.cli import main
 
@@ -262,8 +290,9 @@ def test_participants_real_names_and_the_word_list_are_protected(tmp_path: Path,
 # -- reports ----------------------------------------------------------------------------------------------
 
 
-def test_supervision_report_refuses_every_variant_naming_the_comment(planted: tuple[Path, dict[str, int]],
-                                                                     tmp_path: Path) -> None:
+def test_supervision_report_refuses_every_variant_naming_the_comment(
+    planted: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
     folder, ids = planted
     out = tmp_path / "out"
     with pytest.raises(DeidentificationError) as info:
@@ -276,8 +305,9 @@ def test_supervision_report_refuses_every_variant_naming_the_comment(planted: tu
     assert not out.exists()  # nothing written
 
 
-def test_supervision_report_redacts_every_variant_in_html_and_pdf(planted: tuple[Path, dict[str, int]],
-                                                                  tmp_path: Path) -> None:
+def test_supervision_report_redacts_every_variant_in_html_and_pdf(
+    planted: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
     folder, ids = planted
     formats = ("html", "pdf") if _have_chromium() else ("html",)
     result = build(folder, "supervision", case="Aster", to=formats, out_dir=tmp_path, redact=True)
@@ -323,8 +353,9 @@ def test_micro_analysis_pdf_leaves_no_first_name_of_a_session_label(demo: Path, 
         build(folder, "micro-analysis", case="Aster", session=str(session.id), to="pdf", out_dir=tmp_path / "no")
     assert f"session {session.id} (case 'Aster'), field 'label'" in str(info.value)
     assert not (tmp_path / "no").exists()
-    result = build(folder, "micro-analysis", case="Aster", session=str(session.id), to="pdf",
-                   out_dir=tmp_path / "out", redact=True)
+    result = build(
+        folder, "micro-analysis", case="Aster", session=str(session.id), to="pdf", out_dir=tmp_path / "out", redact=True
+    )
     text = _pdf_words(result.pdf)
     assert _leaks(text) == [] and "[child]" in text and result.redacted >= 1
 
@@ -346,11 +377,14 @@ def _png_with_text(keyword: str, text: str) -> bytes:
 def _pdf_with_text(text: str) -> bytes:
     """A one-page PDF with ``text`` in Helvetica (written by hand: objects, then the cross-reference table)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objects, 1):
@@ -370,14 +404,16 @@ def clean_report(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(demo, "supervision", case="Aster", to="html", out_dir=out, redact=True, blur_faces=True).html
 
 
-def test_pack_refuses_a_report_edited_by_hand(demo: Path, clean_report: Path, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_pack_refuses_a_report_edited_by_hand(
+    demo: Path, clean_report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from workbench.cli import main
 
     edited = tmp_path / clean_report.name
     page = clean_report.read_text(encoding="utf-8")
-    edited.write_text(page.replace("</main>", f"<p>Filmed by {ASTER.real_name} in /home/alice/films.</p></main>"),
-                      encoding="utf-8")
+    edited.write_text(
+        page.replace("</main>", f"<p>Filmed by {ASTER.real_name} in /home/alice/films.</p></main>"), encoding="utf-8"
+    )
     shutil.copy(clean_report.with_suffix(".json"), edited.with_suffix(".json"))
     out = tmp_path / "pack.zip"
     code = main(["pack", str(demo), "--trainee", "trainee", "--out", str(out), "--report", str(edited)])
@@ -399,8 +435,9 @@ def test_pack_refuses_a_report_edited_by_hand(demo: Path, clean_report: Path, tm
     side = json.loads(clean_report.with_suffix(".json").read_text())
     side["files"] = {"pdf": {"name": pdf.name}}
     pdf.with_suffix(".json").write_text(json.dumps(side), encoding="utf-8")
-    code = main(["pack", str(demo), "--trainee", "trainee", "--out", str(tmp_path / "p2.zip"), "--report", str(pdf),
-                 "--redact"])
+    code = main(
+        ["pack", str(demo), "--trainee", "trainee", "--out", str(tmp_path / "p2.zip"), "--report", str(pdf), "--redact"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "A PDF cannot be redacted" in err and not (tmp_path / "p2.zip").exists()
 
@@ -418,8 +455,10 @@ def test_pack_checks_stills_captions(demo: Path, tmp_path: Path, monkeypatch: py
     with pytest.raises(DeidentificationError) as info:
         build_pack(folder, "trainee", tmp_path / "p.zip", reports=[], cases=["Aster"])
     message = str(info.value)
-    assert "manifest.json, line" in message and f"still {still.id} (recording {rec.id}, case 'Aster'), field " \
-                                                 "'caption'" in message
+    assert (
+        "manifest.json, line" in message
+        and f"still {still.id} (recording {rec.id}, case 'Aster'), field 'caption'" in message
+    )
     assert not (tmp_path / "p.zip").exists()
     result = build_pack(folder, "trainee", tmp_path / "p.zip", reports=[], cases=["Aster"], redact=True)
     captions = [f["caption"] for f in result.manifest["files"] if f["type"] == "still"]
@@ -430,8 +469,9 @@ def test_pack_checks_stills_captions(demo: Path, tmp_path: Path, monkeypatch: py
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".eaf", ".tsv", ".sds"])
-def test_annotation_export_refuses_or_redacts_notes(demo: Path, tmp_path: Path, suffix: str,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_annotation_export_refuses_or_redacts_notes(
+    demo: Path, tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     import workbench
     from workbench.cli import main
 
@@ -461,8 +501,14 @@ def test_films_and_handouts_can_call_one_function(demo: Path) -> None:
     import workbench
 
     with workbench.open_project(demo) as project:
-        files, n = scrub_files(project, {"film.srt": f"1\n00:00:01,000 --> 00:00:02,000\n{CHILD} waves\n".encode(),
-                                         "handout.html": b"<p>For the Quillfeather family</p>"}, redact=True)
+        files, n = scrub_files(
+            project,
+            {
+                "film.srt": f"1\n00:00:01,000 --> 00:00:02,000\n{CHILD} waves\n".encode(),
+                "handout.html": b"<p>For the Quillfeather family</p>",
+            },
+            redact=True,
+        )
         assert n == 2 and b"[child] waves" in files["film.srt"] and b"For the [name] family" in files["handout.html"]
         with pytest.raises(DeidentificationError, match=r"film\.srt, line 3, column 1"):
             scrub_files(project, {"film.srt": f"1\n00:00:01,000 --> 00:00:02,000\n{CHILD} waves\n".encode()})

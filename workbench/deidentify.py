@@ -75,14 +75,33 @@ _PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _UESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}")
 
 #: Top folders of absolute POSIX paths that give a machine's layout away (folded to lower case).
-_POSIX_ROOTS = ("home", "users", "tmp", "var", "root", "mnt", "media", "srv", "opt", "work", "private", "volumes",
-                "data", "scratch", "run", "etc", "usr")
+_POSIX_ROOTS = (
+    "home",
+    "users",
+    "tmp",
+    "var",
+    "root",
+    "mnt",
+    "media",
+    "srv",
+    "opt",
+    "work",
+    "private",
+    "volumes",
+    "data",
+    "scratch",
+    "run",
+    "etc",
+    "usr",
+)
 _PATH_CHARS = r"[^\s\"'<>()\[\]{},;|*?]"
 _PATH_END = r"(?<![.,:;!?])"  # a full stop or comma after a path ends the sentence, not the path
 #: Shapes of paths, matched on folded text (backslashes are slashes there).
 GENERIC_PATHS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("an absolute POSIX path", re.compile(r"(?<![\w.:/~-])/(?:" + "|".join(_POSIX_ROOTS) + r")/+" + _PATH_CHARS
-                                          + "+" + _PATH_END)),
+    (
+        "an absolute POSIX path",
+        re.compile(r"(?<![\w.:/~-])/(?:" + "|".join(_POSIX_ROOTS) + r")/+" + _PATH_CHARS + "+" + _PATH_END),
+    ),
     ("a Windows path", re.compile(r"(?<![^\W_])[a-z]:/+[^\s/\"'<>|*?]" + _PATH_CHARS + "*" + _PATH_END)),
     ("a network share path", re.compile(r"(?<![\w:/])/{2,}[a-z0-9][\w.$-]*/+[\w.$-]+" + _PATH_CHARS + "*" + _PATH_END)),
     ("a file URL", re.compile(r"file:/+" + _PATH_CHARS + "+" + _PATH_END)),
@@ -169,14 +188,34 @@ def place(text: str, offset: int) -> str:
 
 # -- markup ---------------------------------------------------------------------------------------
 
-_TAG = re.compile(r"<!--|-->|<!\[CDATA\[|\]\]>|<![^>]*>|<\?.*?\?>"
-                  r"|</?([A-Za-z][\w:.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.S)
+_TAG = re.compile(
+    r"<!--|-->|<!\[CDATA\[|\]\]>|<![^>]*>|<\?.*?\?>"
+    r"|</?([A-Za-z][\w:.-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>",
+    re.S,
+)
 _ATTR = re.compile(r"([\w:.-]+)\s*=\s*(\"([^\"]*)\"|'([^']*)')")
 _DATA_URI = re.compile(r"data:[\w/+.-]*(?:;[\w=.-]+)*;base64,[A-Za-z0-9+/=\s]*", re.I)
 _JSON_STRING = re.compile(r"\"((?:[^\"\\]|\\.)*)\"(\s*:)?", re.S)
 #: HTML attributes whose values people read (or that can carry a path); other attributes are markup.
-_HTML_TEXT_ATTRS = frozenset({"alt", "title", "aria-label", "aria-description", "content", "href", "src", "label",
-                              "value", "placeholder", "data-caption", "download", "cite", "poster", "summary"})
+_HTML_TEXT_ATTRS = frozenset(
+    {
+        "alt",
+        "title",
+        "aria-label",
+        "aria-description",
+        "content",
+        "href",
+        "src",
+        "label",
+        "value",
+        "placeholder",
+        "data-caption",
+        "download",
+        "cite",
+        "poster",
+        "summary",
+    }
+)
 
 
 def _without_data_uris(start: int, value: str) -> Iterator[tuple[int, int]]:
@@ -210,8 +249,9 @@ def markup_spans(text: str, kind: str = "html") -> list[tuple[int, int]]:
         Spans of ``text``, in order.
     """
     if kind not in ("html", "xml"):
-        raise ValueError(f"Invalid value for the 'kind' parameter. Allowed values are 'html' and 'xml', but got "
-                         f"{kind!r} instead.")
+        raise ValueError(
+            f"Invalid value for the 'kind' parameter. Allowed values are 'html' and 'xml', but got {kind!r} instead."
+        )
     spans: list[tuple[int, int]] = []
     pos = 0
     skip_until: str | None = None  # inside <style> or a code <script>
@@ -225,10 +265,13 @@ def markup_spans(text: str, kind: str = "html") -> list[tuple[int, int]]:
             continue
         if m.start() > pos:
             if json_script:
-                spans.extend((s.start(1), s.end(1)) for s in _JSON_STRING.finditer(text, pos, m.start())
-                             if s.group(2) is None and s.end(1) > s.start(1))
+                spans.extend(
+                    (s.start(1), s.end(1))
+                    for s in _JSON_STRING.finditer(text, pos, m.start())
+                    if s.group(2) is None and s.end(1) > s.start(1)
+                )
             else:
-                spans.extend(_without_data_uris(pos, text[pos:m.start()]))
+                spans.extend(_without_data_uris(pos, text[pos : m.start()]))
         pos = m.end()
         if not name:
             continue
@@ -328,7 +371,7 @@ def _path_pattern(path: str, home: str | None) -> list[str]:
         h = fold(home).rstrip("/")
         if len(h) > 3 and (text == h or text.startswith(h + "/")):
             below = rest
-            rest = [p for p in text[len(h):].split("/") if p]
+            rest = [p for p in text[len(h) :].split("/") if p]
             if rest:
                 found.append(r"(?<![\w/])~/+" + "/+".join(re.escape(p) for p in rest) + below)
     return found
@@ -379,16 +422,22 @@ class Protected:
         for part, persons in people.items():
             # one person stored twice (a case's real name is its parent's) takes the more specific placeholder;
             # a part shared by different people (a family name) is a plain [name]
-            chosen = {min((sp.placeholder for sp in specs), key=lambda x: _PLACEHOLDER_RANK.get(x, 9))
-                      for specs in persons.values()}
+            chosen = {
+                min((sp.placeholder for sp in specs), key=lambda x: _PLACEHOLDER_RANK.get(x, 9))
+                for specs in persons.values()
+            }
             labels = list(dict.fromkeys(sp.label for specs in persons.values() for sp in specs))
             parts[part] = Term("name", "; ".join(labels), chosen.pop() if len(chosen) == 1 else "[name]")
         phrases: list[tuple[re.Pattern[str], Term]] = []
         for w in words:
             bits = [re.escape(b) for b in re.split(r"[^\w]+|_", fold(w.word)) if b]
             if bits and sum(map(len, bits)) >= MIN_PART:
-                phrases.append((re.compile(_WORD_START + r"[\W_]{1,3}".join(bits) + _WORD_END),
-                                Term("word", w.label, w.placeholder)))
+                phrases.append(
+                    (
+                        re.compile(_WORD_START + r"[\W_]{1,3}".join(bits) + _WORD_END),
+                        Term("word", w.label, w.placeholder),
+                    )
+                )
         home_text = os.fspath(home) if home is not None else None
         seen: set[str] = set()
         for p in paths:
@@ -423,8 +472,7 @@ class Protected:
             found.extend((m.start(), m.end(), Term("path", label, "[path]")) for m in pattern.finditer(folded))
         return found
 
-    def find(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *,
-             entities: bool = True) -> list[Hit]:
+    def find(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *, entities: bool = True) -> list[Hit]:
         """Every protected term in ``text`` (or in its ``spans`` only), at its place in ``text``.
 
         Overlapping hits are merged (the more specific kind wins: a name inside a path is
@@ -452,8 +500,9 @@ class Protected:
                 raw.append(Hit(a + starts[s], a + ends[e - 1], term))
         return _merge(text, raw)
 
-    def redact(self, text: str, spans: Sequence[tuple[int, int]] | None = None, *,
-               entities: bool = True) -> tuple[str, int]:
+    def redact(
+        self, text: str, spans: Sequence[tuple[int, int]] | None = None, *, entities: bool = True
+    ) -> tuple[str, int]:
         """``text`` with every protected term replaced by its placeholder, and how many were replaced."""
         hits = self.find(text, spans, entities=entities)
         return replace(text, hits), len(hits)
@@ -464,7 +513,7 @@ def replace(text: str, hits: Sequence[Hit]) -> str:
     out: list[str] = []
     pos = 0
     for h in hits:
-        out.append(text[pos:h.start])
+        out.append(text[pos : h.start])
         out.append(h.term.placeholder)
         pos = h.end
     out.append(text[pos:])
@@ -474,8 +523,9 @@ def replace(text: str, hits: Sequence[Hit]) -> str:
 _KIND_RANK = {"path": 0, "file name": 1, "word": 2, "name": 3}
 _JOIN = re.compile(r"[\s,._\-'’]{0,3}")
 _SPACE = r"(?:\s|&nbsp;|&#160;|&#xa0;|\u00a0)"
-_BEFORE = re.compile(r"(?:(?<![^\W_])(?i:" + "|".join(TITLES) + r")\.?" + _SPACE + r"+|(?<![^\W_])[A-Z]\." + _SPACE
-                     + r"*)$")
+_BEFORE = re.compile(
+    r"(?:(?<![^\W_])(?i:" + "|".join(TITLES) + r")\.?" + _SPACE + r"+|(?<![^\W_])[A-Z]\." + _SPACE + r"*)$"
+)
 
 
 def _strip_invisible(s: str) -> str:
@@ -493,8 +543,12 @@ def _merge(text: str, hits: list[Hit]) -> list[Hit]:
             better = min((last.term, h.term), key=lambda t: _KIND_RANK.get(t.kind, 9))
             merged[-1] = Hit(last.start, max(last.end, h.end), better)
             continue
-        if (merged and h.term.kind == "name" and merged[-1].term.kind == "name"
-                and _JOIN.fullmatch(_strip_invisible(text[merged[-1].end:h.start]))):
+        if (
+            merged
+            and h.term.kind == "name"
+            and merged[-1].term.kind == "name"
+            and _JOIN.fullmatch(_strip_invisible(text[merged[-1].end : h.start]))
+        ):
             last = merged[-1]  # "Given Surname", "Surname, Given", "given_surname": one name
             better = min((last.term, h.term), key=lambda t: _PLACEHOLDER_RANK.get(t.placeholder, 9))
             merged[-1] = Hit(last.start, h.end, better)

@@ -115,8 +115,9 @@ class DeidentificationError(WorkbenchError):
         The records and fields that hold protected terms (where they come from).
     """
 
-    def __init__(self, what: str, findings: Sequence[Finding], sources: Sequence[Finding] = (), *,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, what: str, findings: Sequence[Finding], sources: Sequence[Finding] = (), *, hint: str | None = None
+    ) -> None:
         self.findings = list(findings)
         self.sources = list(sources)
         lines = "\n".join(f"  - {f.describe()}" for f in self.findings[:_SHOWN])
@@ -124,13 +125,18 @@ class DeidentificationError(WorkbenchError):
         origin = ""
         if self.sources:
             listed = "\n".join(f"  - {f.kind} ({f.label}) in {f.where}" for f in self.sources[:_SHOWN_SOURCES])
-            rest = (f"\n  ... and {len(self.sources) - _SHOWN_SOURCES} more" if len(self.sources) > _SHOWN_SOURCES
-                    else "")
+            rest = (
+                f"\n  ... and {len(self.sources) - _SHOWN_SOURCES} more" if len(self.sources) > _SHOWN_SOURCES else ""
+            )
             origin = f"\nThe records and fields that hold them:\n{listed}{rest}"
-        hint = hint or ("Remove them from the project's records (pseudonyms only, no paths), or export again with "
-                        "redaction (--redact, redact=True) to replace each by a placeholder.")
-        super().__init__(f"Refusing to write {what}: expected a de-identified export, but it contains "
-                         f"{sum(f.count for f in self.findings)} protected item(s):\n{lines}{more}{origin}\n{hint}")
+        hint = hint or (
+            "Remove them from the project's records (pseudonyms only, no paths), or export again with "
+            "redaction (--redact, redact=True) to replace each by a placeholder."
+        )
+        super().__init__(
+            f"Refusing to write {what}: expected a de-identified export, but it contains "
+            f"{sum(f.count for f in self.findings)} protected item(s):\n{lines}{more}{origin}\n{hint}"
+        )
 
 
 # -- the protected terms ---------------------------------------------------------------------------
@@ -169,9 +175,11 @@ def protected_terms(
         with project.engine.connect() as conn:
             cases = conn.execute(sa.select(t.cases.c.id, t.cases.c.pseudonym, t.cases.c.real_name)).all()
             pseudonyms = {int(c.id): c.pseudonym for c in cases}
-            people = conn.execute(sa.select(t.participants.c.case_id, t.participants.c.label, t.participants.c.role,
-                                            t.participants.c.real_name)
-                                  .where(t.participants.c.real_name.is_not(None))).all()
+            people = conn.execute(
+                sa.select(
+                    t.participants.c.case_id, t.participants.c.label, t.participants.c.role, t.participants.c.real_name
+                ).where(t.participants.c.real_name.is_not(None))
+            ).all()
             media = conn.execute(sa.select(t.recordings.c.id, t.recordings.c.path, t.recordings.c.original_name)).all()
             stills = conn.execute(sa.select(t.stills.c.id, t.stills.c.image_path)).all()
             listed = conn.execute(sa.select(t.protected_words.c.word).order_by(t.protected_words.c.id)).scalars().all()
@@ -180,9 +188,14 @@ def protected_terms(
                 names.append(NameSpec(c.real_name, "[name]", f"the real name of case {c.pseudonym!r}"))
         for p in people:
             if p.real_name and p.real_name.strip():
-                names.append(NameSpec(p.real_name, ROLE_PLACEHOLDERS.get(p.role, "[name]"),
-                                      f"the real name of participant {p.label!r} of case "
-                                      f"{pseudonyms.get(int(p.case_id), p.case_id)!r}"))
+                names.append(
+                    NameSpec(
+                        p.real_name,
+                        ROLE_PLACEHOLDERS.get(p.role, "[name]"),
+                        f"the real name of participant {p.label!r} of case "
+                        f"{pseudonyms.get(int(p.case_id), p.case_id)!r}",
+                    )
+                )
         for i, word in enumerate(listed, 1):
             words.append(WordSpec(word, f"term {i} of the protected word list"))
         for r in media:
@@ -253,8 +266,11 @@ def annotation_texts(table: Any, of: str = "") -> Iterator[tuple[str, str]]:
     """The text fields of an :class:`~workbench.annotations.AnnotationTable`'s rows (note, actor, code,
     coder, text extras), as ``("annotation ID (OF), field 'note'", text)``."""
     frame = table.to_dataframe()
-    columns = [c for c in frame.columns if c not in ("id", "recording_id", "onset_ms", "offset_ms")
-               and frame[c].dtype.kind not in "biufcmM"]  # text columns (object or string dtype)
+    columns = [
+        c
+        for c in frame.columns
+        if c not in ("id", "recording_id", "onset_ms", "offset_ms") and frame[c].dtype.kind not in "biufcmM"
+    ]  # text columns (object or string dtype)
     within = f" ({of})" if of else ""
     for row in frame[["id", *columns]].itertuples(index=False, name=None):
         for column, value in zip(columns, row[1:], strict=True):
@@ -294,8 +310,15 @@ class Scrubber:
     replaced: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def for_project(cls, project: Project | None, *, redact: bool = False, what: str = "the export",
-                    extra_names: Iterable[str] = (), extra_paths: Iterable[str | os.PathLike[str]] = ()) -> Scrubber:
+    def for_project(
+        cls,
+        project: Project | None,
+        *,
+        redact: bool = False,
+        what: str = "the export",
+        extra_names: Iterable[str] = (),
+        extra_paths: Iterable[str | os.PathLike[str]] = (),
+    ) -> Scrubber:
         """A scrubber with the project's protected terms (:func:`protected_terms`)."""
         return cls(protected_terms(project, extra_names, extra_paths), redact=bool(redact), what=what)
 
@@ -387,8 +410,9 @@ class Scrubber:
                 self.replaced[name] += len(hits)
                 remove.append(raw)
             else:
-                self.findings.extend(self._findings(f"{keyword} {text}", hits, f"{name} (text chunk {keyword!r})",
-                                                    places=False))
+                self.findings.extend(
+                    self._findings(f"{keyword} {text}", hits, f"{name} (text chunk {keyword!r})", places=False)
+                )
         for raw in remove:
             data = data.replace(raw, b"", 1)
         return data
@@ -400,8 +424,10 @@ class Scrubber:
             pdf = any(".pdf" in n for n in names)
             hint = None
             if self.redact and pdf:
-                hint = ("A PDF cannot be redacted after it was printed: build the report again with redaction "
-                        "(--redact) instead of packing this PDF, or remove the terms from the records.")
+                hint = (
+                    "A PDF cannot be redacted after it was printed: build the report again with redaction "
+                    "(--redact) instead of packing this PDF, or remove the terms from the records."
+                )
             raise DeidentificationError(self.what, self.findings, self.sources, hint=hint)
 
 
@@ -440,8 +466,9 @@ def pdf_text(data: bytes, name: str = "the PDF") -> str:
                 if uri:
                     parts.append(str(uri))
     except (PdfReadError, ValueError, KeyError, TypeError, struct.error) as exc:
-        raise WorkbenchError(f"Expected a readable PDF in {name} (to check it for protected names), but it "
-                             f"cannot be read: {exc}") from exc
+        raise WorkbenchError(
+            f"Expected a readable PDF in {name} (to check it for protected names), but it cannot be read: {exc}"
+        ) from exc
     return "\n".join(parts)
 
 
@@ -452,10 +479,10 @@ def png_text_chunks(data: bytes) -> list[tuple[str, str, bytes]]:
     out = []
     pos = 8
     while pos + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        raw = data[pos:pos + 12 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        raw = data[pos : pos + 12 + length]
         pos += 12 + length
         if kind not in (b"tEXt", b"zTXt", b"iTXt"):
             if kind == b"IEND":
@@ -531,8 +558,13 @@ def scan_text(text: str, terms: Protected, where: str, *, markup: str | None = N
     return scrubber.findings
 
 
-def assert_deidentified(texts: Iterable[tuple[str, str]], project: Project | None = None, *,
-                        extra_names: Iterable[str] = (), what: str = "the report") -> None:
+def assert_deidentified(
+    texts: Iterable[tuple[str, str]],
+    project: Project | None = None,
+    *,
+    extra_names: Iterable[str] = (),
+    what: str = "the report",
+) -> None:
     """Raise :class:`DeidentificationError` if any ``(where, text)`` holds a protected term or a path."""
     scrubber = Scrubber.for_project(project, what=what, extra_names=extra_names)
     for where, text in texts:
