@@ -73,7 +73,8 @@ def main(folder: Path | None = None) -> None:
         for kind, kwargs in KINDS.items():
             for to in ("html", "html,pdf"):
                 out = Path(tmp) / "out" / to.replace(",", "-")
-                r = build(folder, kind, to=to, out_dir=out, **kwargs)  # type: ignore[arg-type]
+                # the demo's helping questions name the children: redaction replaces them
+                r = build(folder, kind, to=to, out_dir=out, redact=True, **kwargs)  # type: ignore[arg-type]
                 s = r.seconds
                 html_kb = r.html.stat().st_size / 1e3 if r.html else 0
                 pdf_kb = r.pdf.stat().st_size / 1e3 if r.pdf else 0
@@ -82,7 +83,7 @@ def main(folder: Path | None = None) -> None:
                       f"{s.get('pdf', 0):5.1f}s {html_kb:8.0f} {pdf_kb:7.0f} {pages:>5}", flush=True)
         print()
         t0 = time.perf_counter()
-        pack = build_pack(folder, "trainee", Path(tmp) / "pack.zip", to=("html", "pdf"))
+        pack = build_pack(folder, "trainee", Path(tmp) / "pack.zip", to=("html", "pdf"), redact=True)
         n = len(pack.manifest["files"])
         print(f"accreditation pack (trainee)  {time.perf_counter() - t0:6.1f} s, {n} files, "
               f"{pack.path.stat().st_size / 1e6:.1f} MB")

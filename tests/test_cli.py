@@ -27,6 +27,7 @@ SUBCOMMANDS = [
     "retention",
     "report",
     "pack",
+    "protect",
 ]
 
 
@@ -81,6 +82,9 @@ def test_demo_exports_its_report(demo_project) -> None:
     doc = lxml.html.parse(str(page)).getroot()
     text = doc.text_content()
     assert "Aster" in text and "Thistlewood" not in text  # the pseudonym, never the made-up real name
+    # the helping question names the child: the export replaced it, and said how many it replaced
+    assert "How can I get [child] to listen to me?" in text and "Sam" not in text.split()
+    assert "De-identified: 1 protected name(s) replaced" in result.stdout
     assert doc.xpath("//svg") or doc.xpath("//img"), "the report has its figures"
     try:
         find_chromium()

@@ -39,7 +39,7 @@ from workbench.store import Project, alembic_config, open_project
 from workbench.store.project import _pack_times, _unpack_times
 from workbench.store.schema import metadata
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def count(project: Project, table: str) -> int:

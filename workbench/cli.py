@@ -182,9 +182,11 @@ def _export_demo_report(folder: Path, *, force: bool = False) -> None:
     if not force and all(path.is_file() for path in done.values()):
         _out(f"The demo report is already exported: {', '.join(str(p) for p in done.values())}.")
         return
-    result = build(folder, "supervision", to=formats, **DEMO_REPORT)
+    # the demo's helping questions name the children: the export shows them replaced
+    result = build(folder, "supervision", to=formats, redact=True, **DEMO_REPORT)
     for fmt, path in result.files.items():
         _out(f"Exported the demo's supervision report: {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
+    _out(f"De-identified: {result.redacted} protected name(s) replaced by placeholders such as [child].")
 
 
 def _cmd_voila(args: argparse.Namespace) -> int:
@@ -276,25 +278,45 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    import tempfile
+
     from workbench import io
+    from workbench.report.privacy import Scrubber, annotation_texts
     from workbench.store import open_project
 
     out = Path(args.out)
     suffix = out.suffix.lower()
     if args.raw and suffix not in (".csv", ".tsv"):
         raise WorkbenchError(f"Expected an output ending in .csv or .tsv with --raw, but got {out.name!r}.")
+    if suffix not in (".eaf", ".csv", ".tsv", ".sds", ".sdis"):
+        raise WorkbenchError(f"Expected an output ending in .eaf, .csv, .tsv or .sds, but got {out.name!r}.")
     with open_project(args.project) as project:
         table = project.annotations(int(args.recording), coder=args.coder)
-    if suffix == ".eaf":
-        io.write_eaf(table, out)
-    elif suffix in (".csv", ".tsv"):
-        io.write_table(table, out, raw=args.raw)
-    elif suffix in (".sds", ".sdis"):
-        io.write_sdis({f"recording{args.recording}": table}, out)
-    else:
-        raise WorkbenchError(f"Expected an output ending in .eaf, .csv, .tsv or .sds, but got {out.name!r}.")
+        scrubber = Scrubber.for_project(project, redact=args.redact, what=f"the export {out.name}")
+    scrubber.source(annotation_texts(table, f"recording {args.recording}"))
+    with tempfile.TemporaryDirectory(prefix="workbench-export-") as work:
+        draft = Path(work) / out.name  # written aside, checked, and only then put in place
+        if suffix == ".eaf":
+            io.write_eaf(table, draft)
+        elif suffix in (".csv", ".tsv"):
+            io.write_table(table, draft, raw=args.raw)
+        else:
+            io.write_sdis({f"recording{args.recording}": table}, draft)
+        data = scrubber.file(out.name, draft.read_bytes())
+    scrubber.check()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f".{out.name}.part")
+    part.write_bytes(data)
+    os.replace(part, out)
     _out(f"Wrote {len(table)} annotations to {out}.")
+    _say_redacted(scrubber.total)
     return 0
+
+
+def _say_redacted(count: int) -> None:
+    if count:
+        _out(f"Replaced {count} protected name(s), word(s) or path(s) by placeholders ([child], [parent], [name], "
+             "[withheld], [path]).")
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -504,6 +526,29 @@ def _cmd_consent_withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_protect(args: argparse.Namespace) -> int:
+    with _open_for(args) as project:  # type: ignore[attr-defined]
+        if args.action == "list":
+            words = project.protected_words()
+            for word in words:
+                _out(word)
+            _out(f"{len(words)} term(s) on the protected word list (never exported).")
+            return 0
+        if not args.term:
+            raise WorkbenchError(f"Expected a TERM to {args.action} (workbench protect {args.action} PROJECT "
+                                 "TERM), but got none.")
+        term = " ".join(args.term)
+        if args.action == "add":
+            before = len(project.protected_words())
+            project.add_protected_word(term)
+            added = len(project.protected_words()) > before
+            _out("Added the term to the protected word list." if added else "The list holds the term already.")
+        else:
+            project.remove_protected_word(term)
+            _out("Removed the term from the protected word list.")
+    return 0
+
+
 def _report_params(items: Sequence[str] | None) -> dict[str, object]:
     params: dict[str, object] = {}
     for item in items or []:
@@ -532,11 +577,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
             blur_faces=args.blur_faces,
             author=args.author,
             generated_at=args.generated_at,
+            redact=args.redact,
         )
     except (ValueError, TypeError) as exc:  # an unknown kind, format or parameter
         raise WorkbenchError(str(exc)) from exc
     for fmt, path in result.files.items():
         _out(f"Wrote {path} ({path.stat().st_size / 1e3:.0f} kB, {fmt}).")
+    _say_redacted(result.redacted)
     for what in result.info.get("missing", []):
         _out(f"Missing from the report: {what}.")
     for left in result.info.get("left_out", []):
@@ -563,9 +610,11 @@ def _cmd_pack(args: argparse.Namespace) -> int:
             supervisor=args.supervisor,
             blur_faces=not args.no_blur,
             requirements=args.requirements,
+            redact=args.redact,
         )
     except (ValueError, TypeError) as exc:
         raise WorkbenchError(str(exc)) from exc
+    _say_redacted(result.redacted)
     m = result.manifest
     _out(f"Wrote {result.path} ({len(m['files'])} files, {result.path.stat().st_size / 1e6:.1f} MB) in "
          f"{result.seconds:.1f} s.")
@@ -691,6 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="CSV/TSV: write text exactly as stored, formulas included (for pandas or R, never a spreadsheet)",
     )
+    p.add_argument("--redact", action="store_true",
+                   help="replace protected names, words and paths in notes and labels by placeholders instead of "
+                   "refusing")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
@@ -785,7 +837,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Execute a report notebook template from notebooks/ with these parameters and export it "
         "(cover, contents, no code) as offline HTML and/or PDF into PROJECT/reports/case-<id>/ (research: "
         "PROJECT/reports/). The export refuses to "
-        "write if it finds a protected real name or a file path.",
+        "write if it finds a protected real name, a term of the protected word list or a file path "
+        "(--redact: replaces them by placeholders).",
     )
     p.add_argument("project", help="project folder or database URL")
     p.add_argument("--kind", required=True, help="micro-analysis, supervision, verp or research")
@@ -800,6 +853,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the generation time to state (default: now); the same data and time give the same files")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="another notebook parameter, e.g. duration_min=60 or trainee=anna (repeatable)")
+    p.add_argument("--redact", action="store_true",
+                   help="replace protected names, words and paths by placeholders ([child], [name], [path], ...) "
+                   "instead of refusing")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
@@ -821,7 +877,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", action="append", metavar="FILE",
                    help="pack this already built report instead of building (repeatable)")
     p.add_argument("--no-blur", action="store_true", help="do not blur faces (not recommended)")
+    p.add_argument("--redact", action="store_true",
+                   help="replace protected names, words and paths by placeholders instead of refusing (not in a "
+                   "PDF given with --report)")
     p.set_defaults(func=_cmd_pack)
+
+    p = sub.add_parser(
+        "protect",
+        help="the project's 'never export' word list (a school's name, a street)",
+        description="Add, list or remove terms of the project's protected word list. Every export (reports, "
+        "packs, exports of annotations) is refused if it holds one of them (or a protected real name or a "
+        "path), or with --redact shows [withheld] instead. Real names are protected fields of cases and "
+        "participants (Project.add_case / add_participant(real_name=...)).",
+    )
+    p.add_argument("action", choices=("add", "list", "remove"))
+    p.add_argument("project", help="project folder or database URL")
+    p.add_argument("term", nargs="*", help="the term (add, remove)")
+    p.add_argument("--folder", help="PostgreSQL: the project's folder of media and stills")
+    p.set_defaults(func=_cmd_protect)
     return parser
 
 

@@ -124,7 +124,8 @@ class Score:
 @dataclass(frozen=True, slots=True)
 class DemoCase:
     """A made-up case: pseudonym, protected made-up real name, helping question, how its films go, how the
-    trainee codes them, goal ratings (start, shared review, end) and outcome scores."""
+    trainee codes them, goal ratings (start, shared review, end), outcome scores and the child's protected
+    made-up real name (the parent participant carries the case's)."""
 
     pseudonym: str
     real_name: str
@@ -134,13 +135,16 @@ class DemoCase:
     trainee: Coding
     goal: tuple[float, float, float]
     scores: tuple[Score, ...]
+    child_name: str = ""
 
     def score(self, instrument: str) -> Score:
         """The case's score on ``instrument``."""
         return next(s for s in self.scores if s.instrument == instrument)
 
 
-#: Made-up cases. The real names are invented and must never appear in an export. Aster's family changes a
+#: Made-up cases. The real names are invented and must never appear in an export: the parents' (the cases'),
+#: and the children's, whose first names the helping questions use ("Sam", "Jo"), so that every export of
+#: the demo shows the de-identification at work (refused, or ``[child]`` with redaction). Aster's family changes a
 #: lot between the pre and the post film, Birch's little, Cedar's starts lowest and catches up; the trainee
 #: finds Cedar's film the hardest to code.
 DEMO_CASES: tuple[DemoCase, ...] = (
@@ -150,21 +154,24 @@ DEMO_CASES: tuple[DemoCase, ...] = (
                             extra_per_min=1.0),
              goal=(3, 5, 7),
              scores=(Score("PSI-SF", "total (36-180)", 112, 88), Score("SDQ", "total difficulties (0-40)", 18, 12),
-                     Score("SDQ", "prosocial (0-10)", 5, 8))),
+                     Score("SDQ", "prosocial (0-10)", 5, 8)),
+             child_name="Sam Thistlewood"),
     DemoCase("Birch", "Peregrine Oakhollow", "I want us to enjoy playtime again.",
              pre=Profile(child=(3, 2, 0, 1), parent=(3, 0, 1)), post=Profile(child=(4, 1, 0, 1), parent=(3, 1, 0)),
              trainee=Coding(miss=0.04, miscode=0.12, lag_ms=80, drift_ms_per_min=100, jitter_ms=90,
                             extra_per_min=0.5),
              goal=(4, 4, 6),
              scores=(Score("PSI-SF", "total (36-180)", 97, 90), Score("SDQ", "total difficulties (0-40)", 14, 13),
-                     Score("SDQ", "prosocial (0-10)", 6, 7))),
+                     Score("SDQ", "prosocial (0-10)", 6, 7)),
+             child_name="Wren Oakhollow"),
     DemoCase("Cedar", "Rosalind Quillfeather", "How do I help Jo settle at bedtime?",
              pre=Profile(child=(2, 1, 2, 2), parent=(1, 1, 1)), post=Profile(child=(4, 1, 0, 1), parent=(3, 1, 0)),
              trainee=Coding(miss=0.10, miscode=0.25, lag_ms=220, drift_ms_per_min=350, jitter_ms=160,
                             extra_per_min=1.5),
              goal=(2, 4, 6),
              scores=(Score("PSI-SF", "total (36-180)", 120, 101), Score("SDQ", "total difficulties (0-40)", 21, 15),
-                     Score("SDQ", "prosocial (0-10)", 4, 6))),
+                     Score("SDQ", "prosocial (0-10)", 4, 6)),
+             child_name="Jo Quillfeather"),
 )
 
 #: What each demo family consented to (made up): supervision, accreditation, research and their own shared
@@ -460,7 +467,8 @@ def demo_regions(project: Project, recording: int) -> dict[str, tuple[int, int, 
     return None
 
 
-#: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster (75 minutes).
+#: The report ``workbench demo`` exports: the supervision of the first shared review of case Aster (75 minutes),
+#: with redaction on (the helping question names the child: ``[child]`` in the report).
 DEMO_REPORT: dict[str, Any] = {"case": "Aster", "session": "supervision of SRS 1", "name": "supervision-Aster-demo",
                                "params": {"duration_min": 75}}
 
@@ -511,8 +519,8 @@ def build_demo(folder: str | Path, *, seed: int = 7) -> Project:
         case = project.add_case(
             dc.pseudonym, real_name=dc.real_name, helping_question=dc.helping_question, guider="trainee"
         )
-        project.add_participant(case, "parent", "parent", "18+")
-        project.add_participant(case, "child", "child", "1-3" if n % 2 == 0 else "3-5")
+        project.add_participant(case, "parent", "parent", "18+", real_name=dc.real_name)
+        project.add_participant(case, "child", "child", "1-3" if n % 2 == 0 else "3-5", real_name=dc.child_name)
         start = dt.date(2026, 3, 2) + dt.timedelta(days=9 * n)
         for cycle, phase in ((1, "pre"), (3, "post")):
             date = start + dt.timedelta(weeks=0 if phase == "pre" else 10)

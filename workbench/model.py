@@ -113,7 +113,11 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class Participant:
-    """A person in a case's recordings, by role and pseudonymous label (the actor name)."""
+    """A person in a case's recordings, by role and pseudonymous label (the actor name).
+
+    ``real_name`` is protected like :attr:`Case.real_name`: stored, never exported, hidden in ``repr``;
+    every export is checked against each part of it.
+    """
 
     id: int
     case_id: int
@@ -121,6 +125,7 @@ class Participant:
     role: Role
     age_band: AgeBand = AgeBand.UNKNOWN
     version: int = 1
+    real_name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ The pipeline (one function, :func:`build`):
 3. export with :class:`~workbench.report.exporter.ReportExporter` (our ``vig-report`` template):
    HTML with live charts and inlined Vega, and for PDF a print variant with static SVG that
    headless Chromium prints (:mod:`workbench.report.pdf`);
-4. scan every output for the project's protected real names and for file paths
-   (:mod:`workbench.report.privacy`) and refuse to write if any is found;
+4. de-identify (:mod:`workbench.report.privacy`): the records the report is made from are scanned for
+   protected names, words and paths (so that a refusal names the record and field), then every output
+   (HTML, the page sent to the printer, the PDF's text, the sidecar); anything found is refused, or
+   with ``redact=True`` replaced by a placeholder (``[child]``, ``[name]``, ``[path]``, ...);
 5. write ``<kind>-<case>-<session>.html`` / ``.pdf`` and a ``.json`` sidecar (what the report is,
    checksums, generation time) into the case's ``PROJECT/reports/case-<id>/``.
 
@@ -179,6 +181,9 @@ class ReportResult:
         ``missing``: what the report leaves out or marks as not recorded for want of a value.
     seconds : dict
         Time spent: ``execute``, ``html``, ``pdf`` (export and print), ``total``.
+    redacted : int
+        How many protected terms were replaced by placeholders (with ``redact=True``; counted in
+        the HTML, else in the PDF's page).
     """
 
     kind: str
@@ -186,6 +191,7 @@ class ReportResult:
     sidecar: Path
     info: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    redacted: int = 0
 
     @property
     def html(self) -> Path | None:
@@ -316,6 +322,7 @@ def build(
     timeout: int = 600,
     printer: PdfPrinter | None = None,
     purpose: str | None = None,
+    redact: bool = False,
 ) -> ReportResult:
     """Build one report from its notebook template: execute, export HTML and/or PDF, check, write.
 
@@ -357,6 +364,10 @@ def build(
         The consent purpose the report is for (default: its kind's, see
         :data:`~workbench.report.consent.REPORT_PURPOSES`; a report built for an accreditation
         pack: ``"accreditation"``).
+    redact : bool
+        Replace each protected name, word-list term or path in the outputs by a placeholder
+        (``[child]``, ``[parent]``, ``[name]``, ``[withheld]``, ``[path]``) instead of refusing;
+        :attr:`ReportResult.redacted` says how many.
 
     Returns
     -------
@@ -369,7 +380,8 @@ def build(
         it is left out, named in ``info["left_out"]`` and in a note in the report). Checked before
         anything is written.
     DeidentificationError
-        If an output contains a protected real name or a file path (nothing is written).
+        If an output contains a protected name, word or path (and ``redact`` is off): it names the
+        output's place and the records and fields holding the terms, never a term; nothing is written.
     NotFoundError
         For an unknown case or session (the message lists what exists).
     WorkbenchError
@@ -383,7 +395,7 @@ def build(
     'supervision-Aster-s4.pdf'
     """
     from workbench.report.exporter import ReportExporter
-    from workbench.report.privacy import assert_deidentified
+    from workbench.report.privacy import Scrubber, record_texts
 
     t_start = time.perf_counter()
     kind = normalise_kind(kind)
@@ -416,6 +428,14 @@ def build(
             "generated_at": when.isoformat(),
         }
         parameters.update(extra)
+        scrubber = Scrubber.for_project(store, redact=redact, extra_names=protected_names)
+        from workbench.report.data import resolve_case
+
+        named = [c.strip() for c in str(case or "").split(",") if c.strip()] if kind == "research" else [case]
+        scope = [resolve_case(store, c) for c in named]  # the records the report is made from
+        scrubber.source(record_texts(store, scope or None))
+        scrubber.source((f"parameter {k!r}", v) for k, v in parameters.items()
+                        if isinstance(v, str) and k not in ("project", "generated_at"))
         from papermill.parameterize import parameterize_notebook
 
         for cell in nb.cells:  # papermill expects every cell to have tags
@@ -435,25 +455,20 @@ def build(
         nb.metadata = nbformat.from_dict({k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")})
 
         stem = name or _default_name(kind, info, case, session)
+        scrubber.what = f"report {stem}"
         outputs: dict[str, bytes] = {}
-        to_check: list[tuple[str, str]] = []
-        checked = 0  # how many of to_check were scanned already
         if "html" in formats:
             t0 = time.perf_counter()
             page, _ = ReportExporter(mode="html", report_version=__version__).from_notebook_node(copy.deepcopy(nb))
-            from workbench.report._assets import vega_bundle
-
-            to_check.append((f"{stem}.html", page.replace(vega_bundle(), "")))
+            page = scrubber.text(page, f"{stem}.html", markup="html")
             outputs["html"] = page.encode("utf-8")
             seconds["html"] = time.perf_counter() - t0
         if "pdf" in formats:
             t0 = time.perf_counter()
             printable, _ = ReportExporter(mode="print", report_version=__version__).from_notebook_node(
                 copy.deepcopy(nb))
-            to_check.append((f"{stem}.pdf (its page)", printable))
-            # nothing with a protected name goes to the printer; after printing only the PDF is new
-            assert_deidentified(to_check, store, extra_names=protected_names, what=f"report {stem}")
-            checked = len(to_check)
+            printable = scrubber.text(printable, f"{stem}.pdf (its page)", markup="html")
+            scrubber.check()  # nothing with a protected term goes to the printer
             label = f"{info.get('kind_label', kind)} · {info.get('case', '')}".strip(" ·")
             if printer is not None:
                 pdf = printer.print(printable, label=label, generated_at=when)
@@ -461,19 +476,9 @@ def build(
                 from workbench.report.pdf import html_to_pdf
 
                 pdf = html_to_pdf(printable, label=label, generated_at=when)
-            to_check.append((f"{stem}.pdf", _pdf_plain_parts(pdf)))
-            outputs["pdf"] = pdf
+            outputs["pdf"] = scrubber.file(f"{stem}.pdf", pdf)  # the last guard: the PDF's own text
             seconds["pdf"] = time.perf_counter() - t0
-        assert_deidentified(to_check[checked:], store, extra_names=protected_names, what=f"report {stem}")
-
-        out.mkdir(parents=True, exist_ok=True)
-        files: dict[str, Path] = {}
-        for fmt, data in outputs.items():
-            path = out / f"{stem}.{fmt}"
-            path.write_bytes(data)
-            files[fmt] = path
-        seconds["total"] = time.perf_counter() - t_start
-        sidecar = out / f"{stem}.json"
+        redacted = scrubber.replaced.get(f"{stem}.html", scrubber.replaced.get(f"{stem}.pdf (its page)", 0))
         meta = {
             "report": kind,
             "kind_label": KIND_LABELS[kind],
@@ -488,12 +493,26 @@ def build(
             "parameters": {k: v for k, v in parameters.items() if k not in ("project", "generated_at")},
             "workbench_version": __version__,
             "generated_at": when.isoformat(),
-            "files": {fmt: {"name": p.name, "sha256": _sha256(outputs[fmt]), "bytes": len(outputs[fmt])}
-                      for fmt, p in files.items()},
+            "redacted": redacted,
+            "files": {fmt: {"name": f"{stem}.{fmt}", "sha256": _sha256(data), "bytes": len(data)}
+                      for fmt, data in outputs.items()},
         }
-        sidecar.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        described = scrubber.text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", f"{stem}.json")
+        scrubber.check()  # the last guard: nothing is written if anything protected is left
+
+        out.mkdir(parents=True, exist_ok=True)
+        files: dict[str, Path] = {}
+        for fmt, data in outputs.items():
+            path = out / f"{stem}.{fmt}"
+            path.write_bytes(data)
+            files[fmt] = path
+        sidecar = out / f"{stem}.json"
+        sidecar.write_text(described, encoding="utf-8")
+        seconds["total"] = time.perf_counter() - t_start
+        if redacted:
+            log.info("Replaced %d protected term(s) by placeholders in %s.", redacted, stem)
         log.info("Wrote %s in %.1f s.", ", ".join(p.name for p in files.values()), seconds["total"])
-        return ReportResult(kind=kind, files=files, sidecar=sidecar, info=info, seconds=seconds)
+        return ReportResult(kind=kind, files=files, sidecar=sidecar, info=info, seconds=seconds, redacted=redacted)
     finally:
         if opened is not None:
             opened.close()
@@ -543,18 +562,3 @@ def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -
     if session not in (None, ""):
         parts.append(f"s{_slug(str(session))}")
     return "-".join(parts)
-
-
-def _pdf_plain_parts(pdf: bytes) -> str:
-    """The PDF's uncompressed strings outside streams (Info dictionary, outline titles), for the scan.
-
-    The page content is compressed: it is checked as the HTML it was printed from.
-    """
-    text = re.sub(rb"stream\r?\n.*?\r?\nendstream", b"", pdf, flags=re.S).decode("latin-1")
-    parts = re.findall(r"\((?:[^()\\]|\\.){0,400}\)", text)
-    for hexa in re.findall(r"<FEFF([0-9A-Fa-f]{4,4000})>", text):  # UTF-16 text strings (e.g. the title)
-        try:
-            parts.append(bytes.fromhex(hexa[: len(hexa) // 4 * 4]).decode("utf-16-be", "replace"))
-        except ValueError:
-            continue
-    return "\n".join(parts)

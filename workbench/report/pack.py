@@ -6,6 +6,12 @@ workbench and coding-scheme versions, the generation time, the trainee, whether 
 blurred, and the requirement list with the trainee's progress against each requirement.
 Requirements are data (YAML or JSON, see :func:`load_requirements`), never constants: associations
 set and change them. Stills and reports are face-blurred by default in a pack.
+
+Every file that goes into a pack goes through the de-identification step
+(:mod:`workbench.report.privacy`): the reports (built here or given, perhaps edited by hand), the
+stills (their text chunks) and the manifest (stills' captions). A protected name, word or path
+refuses the pack; with ``redact=True`` it is replaced by a placeholder where it can be (not in a
+PDF given to pack: build it again with redaction).
 """
 
 from __future__ import annotations
@@ -234,12 +240,14 @@ def trainee_progress(
 
 @dataclass(frozen=True)
 class PackResult:
-    """What :func:`build_pack` wrote: the zip, its manifest and the reports built for it."""
+    """What :func:`build_pack` wrote: the zip, its manifest, the reports built for it, and how many
+    protected terms were replaced by placeholders (with ``redact=True``)."""
 
     path: Path
     manifest: dict[str, Any]
     reports: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    redacted: int = 0
 
 
 def _sha256(data: bytes) -> str:
@@ -283,6 +291,7 @@ def build_pack(
     blur_faces: bool = True,
     requirements: Sequence[Requirement] | str | os.PathLike[str] | None = None,
     generated_at: str | dt.datetime | None = None,
+    redact: bool = False,
 ) -> PackResult:
     """Bundle a trainee's reports, stills and a manifest into a zip.
 
@@ -313,6 +322,9 @@ def build_pack(
         Default: :func:`default_requirements`.
     generated_at : str or datetime, optional
         The generation time (default: now).
+    redact : bool
+        Replace protected names, word-list terms and paths by placeholders (in the reports built
+        here, in given HTML reports, in captions) instead of refusing.
 
     Returns
     -------
@@ -323,11 +335,15 @@ def build_pack(
     ConsentError
         If the consent of a case in the pack (the trainee's chosen cases, and the cases of the given
         reports) does not allow ``"accreditation"``; every such case is named. Nothing is written.
+    DeidentificationError
+        If any file of the pack holds a protected name, word or path (with ``redact``: one that
+        cannot be replaced, as in a given PDF); the message names the file and place, and the
+        records and fields holding the terms. Nothing is written.
     """
     import time
 
     from workbench.report.build import _generated, _project_location, build
-    from workbench.report.privacy import assert_deidentified
+    from workbench.report.privacy import Scrubber, record_texts
     from workbench.store import Project, open_project
 
     t0 = time.perf_counter()
@@ -354,9 +370,11 @@ def build_pack(
         files: dict[str, bytes] = {}
         entries: list[dict[str, Any]] = []
         report_meta: list[dict[str, Any]] = []
+        scrubber = Scrubber.for_project(store, redact=redact, what=f"pack {Path(out).name}")
+        scrubber.source(record_texts(store, chosen))
         with tempfile.TemporaryDirectory(prefix="workbench-pack-") as work:
             built: list[Any] = list(reports) if reports is not None else _build_reports(
-                store, location, trainee, supervisor, chosen, kinds, to, blur_faces, when, Path(work), build)
+                store, location, trainee, supervisor, chosen, kinds, to, blur_faces, when, Path(work), build, redact)
             for rep in built:
                 meta, paths = _sidecar_of(rep)
                 if blur_faces and not meta.get("faces_blurred"):
@@ -364,14 +382,15 @@ def build_pack(
                                   "goes into a pack that blurs faces; rebuild it with blur_faces=True.", stacklevel=2)
                 report_meta.append(meta)
                 for p in paths:
-                    data = p.read_bytes()
                     name = f"reports/{p.name}"
+                    data = scrubber.file(name, p.read_bytes())
                     files[name] = data
                     entries.append({"path": name, "sha256": _sha256(data), "bytes": len(data), "type": "report",
                                     "report": meta.get("report"), "format": p.suffix.lstrip("."),
                                     "case": meta.get("case", ""), "session": meta.get("session"),
                                     "faces_blurred": bool(meta.get("faces_blurred"))})
             for name, data, info in _stills(store, chosen, blur_faces):
+                data = scrubber.file(name, data)
                 files[name] = data
                 entries.append({"path": name, "sha256": _sha256(data), "bytes": len(data), "type": "still", **info})
         progress = trainee_progress(store, trainee, reqs, cases=all_cases, reports=report_meta)
@@ -392,7 +411,11 @@ def build_pack(
             "requirements_total": len(progress),
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-        assert_deidentified([(MANIFEST, text)], store, what=f"pack {Path(out).name}")
+        text = scrubber.text(text, MANIFEST)
+        scrubber.check()  # every file was scanned: nothing is written if anything protected is left
+        if scrubber.total:
+            manifest = json.loads(text)
+            log.info("Replaced %d protected term(s) by placeholders in the pack.", scrubber.total)
         out_path = Path(out)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         stamp = when.astimezone(dt.UTC).timetuple()[:6]
@@ -404,7 +427,8 @@ def build_pack(
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
         out_path.write_bytes(buf.getvalue())
-        return PackResult(out_path, manifest, report_meta, time.perf_counter() - t0)
+        redacted = scrubber.total + sum(int(m.get("redacted") or 0) for m in report_meta if reports is None)
+        return PackResult(out_path, manifest, report_meta, time.perf_counter() - t0, redacted)
     finally:
         if opened is not None:
             opened.close()
@@ -435,7 +459,7 @@ def _check_pack_consent(store: Project, cases: Sequence[Case],
 
 def _build_reports(store: Project, location: str, trainee: str, supervisor: str, cases: Sequence[Case],
                    kinds: Sequence[str], to: str | Sequence[str], blur_faces: bool, when: dt.datetime,
-                   work: Path, build: Any) -> list[Any]:
+                   work: Path, build: Any, redact: bool = False) -> list[Any]:
     from workbench.report.build import _formats, normalise_kind
     from workbench.report.pdf import PdfPrinter
 
@@ -468,7 +492,7 @@ def _build_reports(store: Project, location: str, trainee: str, supervisor: str,
             try:
                 results.append(build(location, job["kind"], case=job["case"], session=job["session"], to=formats,
                                      out_dir=work, params=job["params"], blur_faces=blur_faces, generated_at=when,
-                                     printer=printer, purpose=PACK_PURPOSE))
+                                     printer=printer, purpose=PACK_PURPOSE, redact=redact))
             except NotFoundError as exc:
                 warnings.warn(f"Skipped the {job['kind']} report of {job['case']} (session {job['session']}): {exc}",
                               stacklevel=3)

@@ -117,7 +117,10 @@ _INPUT_ROW = "__workbench_input_row__"  # carries a row's input position through
 _PG_ANNOTATION_LOCK = 0x5647  # with a recording id: serialises the annotation checks of one recording
 _IMPORT_MODES = ("new", "replace", "append")
 #: Columns never copied into the audit log: protected, bulky or bookkeeping.
-_NOT_AUDITED = frozenset({"frame_times", "real_name", "content", "created_at", "updated_at", "version"})
+_NOT_AUDITED = frozenset({"frame_times", "real_name", "original_name", "word", "content", "created_at", "updated_at",
+                          "version"})
+#: Protected columns: an update says "(protected)" in the audit log, never the value.
+_PROTECTED = frozenset({"real_name", "original_name", "word"})
 
 
 # -- engine and migrations --------------------------------------------------------------
@@ -422,6 +425,14 @@ def _snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): _jsonable(v) for k, v in row.items() if k not in _NOT_AUDITED}
 
 
+def _protected_name(value: Any) -> str | None:
+    """A protected real name as stored: None (or blank) for none, else the text, trimmed."""
+    if value is None:
+        return None
+    text = _text(value, "real_name", required=False).strip()
+    return text or None
+
+
 def _unlink_still(png: Path) -> None:
     """Remove a still's PNG and the JSON sidecar :func:`workbench.media.write_still` writes beside it."""
     png.unlink(missing_ok=True)
@@ -463,6 +474,7 @@ def _participant(r: Row) -> Participant:
         role=Role(r.role),
         age_band=AgeBand(r.age_band),
         version=r.version,
+        real_name=r.real_name,
     )
 
 
@@ -1127,9 +1139,9 @@ class Project:
         if row is None:
             Project._refuse(conn, table, kind, row_id, expected_version)
         changed = {
-            k: "(protected)" if k == "real_name" else _jsonable(v)
+            k: "(protected)" if k in _PROTECTED else _jsonable(v)
             for k, v in values.items()
-            if k not in _NOT_AUDITED or k == "real_name"
+            if k not in _NOT_AUDITED or k in _PROTECTED
         }
         if case_id is None:
             case_id = self._case_of(conn, kind, row._mapping)
@@ -1402,7 +1414,13 @@ class Project:
     # -- participants ---------------------------------------------------------------------
 
     def add_participant(
-        self, case: Case | int | str, label: str, role: Role | str, age_band: AgeBand | str = "unknown"
+        self,
+        case: Case | int | str,
+        label: str,
+        role: Role | str,
+        age_band: AgeBand | str = "unknown",
+        *,
+        real_name: str | None = None,
     ) -> Participant:
         """Add a participant (an actor of the annotations) to a case.
 
@@ -1416,11 +1434,15 @@ class Project:
             One of :class:`~workbench.model.Role`.
         age_band : AgeBand or str
             One of :class:`~workbench.model.AgeBand`.
+        real_name : str, optional
+            Protected: stored, never exported nor written to the audit log; every export is
+            checked against each part of it (a child's first name alone included).
         """
         values = {
             "label": _text(label, "label").strip(),
             "role": parse_enum(Role, role, "role").value,
             "age_band": parse_enum(AgeBand, age_band, "age_band").value,
+            "real_name": _protected_name(real_name),
         }
         with self._write() as conn:
             cid = self._case_id(conn, case)
@@ -1445,9 +1467,11 @@ class Project:
     def update_participant(
         self, participant_id: Participant | int, *, expected_version: int | None = None, **changes: Any
     ) -> Participant:
-        """Change a participant's ``label``, ``role`` or ``age_band``."""
-        _check_changes(changes, ("label", "role", "age_band"), "participant")
+        """Change a participant's ``label``, ``role``, ``age_band`` or protected ``real_name`` (None clears it)."""
+        _check_changes(changes, ("label", "role", "age_band", "real_name"), "participant")
         values = dict(changes)
+        if "real_name" in values:
+            values["real_name"] = _protected_name(values["real_name"])
         if "label" in values:
             values["label"] = _text(values["label"], "label").strip()
         if "role" in values:
@@ -1623,6 +1647,7 @@ class Project:
             "rotation": int(getattr(info, "rotation", 0) or 0),
             "codec": str(getattr(info, "codec", "") or ""),
             "label": _text(label or "", "label", required=False),
+            "original_name": src.name if copy else None,  # protected: exports are checked against it
             "frame_times": _pack_times(info.frame_times_ms),
             "created_at": _now(),
         }
@@ -2718,6 +2743,69 @@ class Project:
         df = df.astype({"id": "int64", "case_id": "int64", "value": "float64"})
         df["date"] = pd.to_datetime(df["date"])
         return df
+
+    # -- the "never export" word list ------------------------------------------------------
+
+    def add_protected_word(self, word: str) -> int:
+        """Add a term to the project's "never export" list (a school's name, a street, a town).
+
+        Every export is checked against the list as a whole phrase, case-insensitively, however
+        the words are joined (``"Oak Lane"``, ``"oak-lane"``). The term is protected itself:
+        the audit log records that a term was added, never which.
+
+        Parameters
+        ----------
+        word : str
+            The term (two characters or more).
+
+        Returns
+        -------
+        int
+            The term's id (the id it already had, if the list holds it already, compared as
+            exports compare it).
+        """
+        from workbench.deidentify import MIN_PART, fold
+
+        text = " ".join(_text(word, "word").split())
+        if len(fold(text)) < MIN_PART:
+            raise ValueError(f"Expected a protected word of {MIN_PART} characters or more, but got {len(text)}.")
+        with self._write() as conn:
+            for row in conn.execute(sa.select(t.protected_words.c.id, t.protected_words.c.word)):
+                if fold(row.word) == fold(text):
+                    return int(row.id)
+            new_id = conn.execute(
+                sa.insert(t.protected_words).values(word=text, added_at=_now(), added_by=self.coder)
+                .returning(t.protected_words.c.id)
+            ).scalar_one()
+            self._audit(conn, "add", "protected word", int(new_id), None, None)
+        return int(new_id)
+
+    def protected_words(self) -> list[str]:
+        """The project's "never export" list, in the order the terms were added."""
+        with self._read() as conn:
+            q = sa.select(t.protected_words.c.word).order_by(t.protected_words.c.id)
+            return [str(w) for w in conn.execute(q).scalars()]
+
+    def remove_protected_word(self, word: str) -> None:
+        """Take a term off the "never export" list (compared as exports compare it).
+
+        Raises
+        ------
+        NotFoundError
+            If the list does not hold it (the message does not repeat it).
+        """
+        from workbench.deidentify import fold
+
+        wanted = fold(" ".join(_text(word, "word").split()))
+        with self._write() as conn:
+            rows = conn.execute(sa.select(t.protected_words.c.id, t.protected_words.c.word)).all()
+            ids = [int(r.id) for r in rows if fold(r.word) == wanted]
+            if not ids:
+                raise NotFoundError(f"Expected a term of the protected word list, but the list ({len(rows)} terms) "
+                                    "does not hold it.")
+            conn.execute(sa.delete(t.protected_words).where(t.protected_words.c.id.in_(ids)))
+            for i in ids:
+                self._audit(conn, "delete", "protected word", i, None, None)
 
     # -- consent ----------------------------------------------------------------------------
 

@@ -13,7 +13,10 @@ Conventions
 - Every foreign key deletes with its parent (``ON DELETE CASCADE``), except the
   optional links ``stills.moment_id`` and ``goal_ratings.session_id``, which are
   cleared (``SET NULL``): a still outlives the moment it illustrated.
-- ``cases.real_name`` is protected: the store keeps it, nothing exports it.
+- ``cases.real_name`` and ``participants.real_name`` are protected: the store keeps them, nothing
+  exports them; ``recordings.original_name`` (the film's file name before it was copied in) and
+  the project's word list ``protected_words`` ("never export": a school, a street) are protected
+  too. Exports are checked against all of them (:mod:`workbench.report.privacy`).
 - ``consents`` holds one consent record per case (who may see the films, for which
   purposes, until when); ``audit_log`` records who changed what and when (its
   ``case_id`` is a plain column, not a foreign key, so that the entry of a deletion
@@ -38,6 +41,7 @@ __all__ = [
     "metadata",
     "moments",
     "participants",
+    "protected_words",
     "recordings",
     "schemes",
     "sessions",
@@ -101,6 +105,7 @@ participants = sa.Table(
     sa.Column("role", sa.String(50), nullable=False),
     sa.Column("age_band", sa.String(50), nullable=False, server_default="unknown"),
     _version(),
+    sa.Column("real_name", sa.String(400), nullable=True),
     sa.UniqueConstraint("case_id", "label"),
     **_NO_REUSE,
 )
@@ -138,6 +143,7 @@ recordings = sa.Table(
     sa.Column("frame_times", sa.LargeBinary, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     _version(),
+    sa.Column("original_name", sa.Text, nullable=True),
     sa.Index(None, "session_id"),
     **_NO_REUSE,
 )
@@ -298,5 +304,16 @@ backups = sa.Table(
     sa.Column("made_at", _TS, nullable=False),
     sa.Column("made_by", sa.String(200), nullable=False, server_default=""),
     sa.Column("bytes", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    **_NO_REUSE,
+)
+
+protected_words = sa.Table(
+    "protected_words",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("word", sa.String(400), nullable=False, unique=True),
+    sa.Column("added_at", _TS, nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False, server_default=""),
+    sa.CheckConstraint("word <> ''", name="word_not_empty"),
     **_NO_REUSE,
 )
