@@ -62,6 +62,7 @@ def aster_report(consent_demo: Path, tmp_path_factory: pytest.TempPathFactory) -
         to="html",
         generated_at=WHEN,
         params={"duration_min": 75},
+        redact=True,  # the demo's helping question names the child (a protected name)
     )
 
 
@@ -187,7 +188,12 @@ def test_research_leaves_out_a_case_without_research_consent_with_a_note(
 
     _set(demo, "Cedar", "none")
     _set(demo, "Birch", "expired")
-    assert main(["report", str(demo), "--kind", "research", "--to", "html", "--generated-at", WHEN.isoformat()]) == 0
+    assert (
+        main(
+            ["report", str(demo), "--kind", "research", "--to", "html", "--redact", "--generated-at", WHEN.isoformat()]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"Left out of the report: case Birch, its consent ended on {PAST} (see: workbench consent show" in out
     assert "Left out of the report: case Cedar, no consent record (see: workbench consent show" in out
@@ -240,14 +246,21 @@ def test_pack_refused_for_a_case_without_accreditation_consent(
     before = _everything(demo)
     out = tmp_path / "new-folder" / "pack.zip"
     with pytest.raises(ConsentError) as info:
-        build_pack(demo, "trainee", out, reports=[aster_report.html], blur_faces=False, generated_at=WHEN)
+        build_pack(demo, "trainee", out, reports=[aster_report.html], blur_faces=False, generated_at=WHEN, redact=True)
     text = str(info.value)
     assert "case Cedar" in text and "'accreditation' (the accreditation pack)" in text and ALLOWS[state] in text
     assert "workbench consent set PROJECT Cedar" in text and "project.set_consent('Cedar'," in text
     assert not (tmp_path / "new-folder").exists() and _everything(demo) == before
     # with only the cases whose consent allows it, the pack is built
     result = build_pack(
-        demo, "trainee", out, cases=["Aster", "Birch"], reports=[aster_report.html], blur_faces=False, generated_at=WHEN
+        demo,
+        "trainee",
+        out,
+        cases=["Aster", "Birch"],
+        reports=[aster_report.html],
+        blur_faces=False,
+        generated_at=WHEN,
+        redact=True,
     )
     assert result.path.is_file() and result.manifest["cases"] == ["Aster", "Birch"]
 
@@ -259,7 +272,18 @@ def test_pack_refuses_every_case_at_once_and_checks_the_reports_it_is_given(
     _set(demo, "Cedar", "expired")
     out = tmp_path / "pack.zip"
     code = main(
-        ["pack", str(demo), "--trainee", "trainee", "--out", str(out), "--no-blur", "--report", str(aster_report.html)]
+        [
+            "pack",
+            str(demo),
+            "--trainee",
+            "trainee",
+            "--out",
+            str(out),
+            "--no-blur",
+            "--redact",
+            "--report",
+            str(aster_report.html),
+        ]
     )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
