@@ -160,3 +160,34 @@ def test_agrees_with_the_definition_on_random_codings(rng) -> None:
     }
     assert mine == expected
     assert len(expected) > 300 and {o for o, _ in expected.values()} == {"attuned", "received", "discordant", "missed"}
+
+
+def test_by_coder_never_answers_one_coders_initiative_with_anothers_reception() -> None:
+    """The trainee missed the child's initiative; the supervisor's reception of it does not count for her."""
+    from workbench.analysis.contingency import contingencies_by_coder
+
+    rows = [
+        {"id": 1, "actor": "child", "code": "initiative-nonverbal", "onset_ms": 1000, "coder": "trainee"},
+        {"id": 2, "actor": "child", "code": "initiative-nonverbal", "onset_ms": 1000, "coder": "supervisor"},
+        {"id": 3, "actor": "parent", "code": "returning-eye-contact", "onset_ms": 1500, "coder": "supervisor"},
+        {"id": 4, "actor": "parent", "code": "returning-eye-contact", "onset_ms": 9000, "coder": "trainee"},
+    ]
+    found = contingencies_by_coder(AnnotationTable(rows), default_scheme())
+    assert found.columns[0] == "coder"
+    assert dict(zip(found["coder"], found["outcome"].astype(str), strict=True)) == {
+        "supervisor": "received",
+        "trainee": "missed",
+    }
+    assert found.attrs["params"]["window_ms"] == [0, 3000]
+
+
+def test_scheme_lookups_name_unknown_codes_plainly() -> None:
+    from workbench.scheme import NOT_IN_SCHEME, NOT_IN_SCHEME_COLOUR
+
+    scheme = default_scheme()
+    assert scheme.label_of("waiting") == scheme.code("waiting").label
+    assert scheme.principle_of("waiting") == scheme.category("encouraging").label
+    assert scheme.kind_of("returning-eye-contact") == "reception"
+    assert scheme.colour_of("waiting") == scheme.code("waiting").colour
+    assert (scheme.label_of("zz"), scheme.principle_of("zz"), scheme.kind_of("zz")) == ("zz", NOT_IN_SCHEME, "")
+    assert scheme.colour_of("zz") == NOT_IN_SCHEME_COLOUR

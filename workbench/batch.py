@@ -75,9 +75,9 @@ import pandas as pd
 
 from workbench.annotations import AnnotationTable
 from workbench.errors import NotFoundError, StoreError, WorkbenchError
-from workbench.io._common import atomic_write_bytes
 from workbench.model import Recording
 from workbench.scheme import CodingScheme
+from workbench.util import atomic_write_bytes
 
 __all__ = [
     "DEFAULT_TASKS",

@@ -34,6 +34,8 @@ from workbench.errors import SchemeError
 __all__ = [
     "CONTACT_KINDS",
     "MODALITIES",
+    "NOT_IN_SCHEME",
+    "NOT_IN_SCHEME_COLOUR",
     "Category",
     "Code",
     "CodingScheme",
@@ -46,6 +48,10 @@ __all__ = [
 ContactKind = Literal["initiative", "reception", "response", "discordant"]
 CONTACT_KINDS: tuple[str, ...] = ("initiative", "reception", "response", "discordant")
 MODALITIES: tuple[str, ...] = ("verbal", "nonverbal", "either")
+#: The principle (category label) shown for a code the scheme does not have.
+NOT_IN_SCHEME = "(not in scheme)"
+#: The colour drawn for a code the scheme does not have.
+NOT_IN_SCHEME_COLOUR = "#9e9e9e"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+-]*$")
 # Keys the review widget keeps for the player (play/pause, frame steps, marks).
@@ -153,6 +159,28 @@ class CodingScheme:
             if cat.key == key:
                 return cat
         raise KeyError(f"Expected a category of scheme {self.id!r}, but got {key!r}.")
+
+    def label_of(self, key: str) -> str:
+        """The label of a code; the key itself for a code the scheme does not have."""
+        code = self._by_key.get(key)
+        return code.label if code else key
+
+    def principle_of(self, key: str) -> str:
+        """The label of the category (principle) of a code; :data:`NOT_IN_SCHEME` if unknown."""
+        code = self._by_key.get(key)
+        if code is None:
+            return NOT_IN_SCHEME
+        return next((c.label for c in self.categories if c.key == code.category), code.category)
+
+    def kind_of(self, key: str) -> str:
+        """The contact kind of a code (``""`` for a code that is not a contact act, or is unknown)."""
+        code = self._by_key.get(key)
+        return (code.kind or "") if code else ""
+
+    def colour_of(self, key: str) -> str:
+        """The colour of a code; :data:`NOT_IN_SCHEME_COLOUR` for a code the scheme does not have."""
+        code = self._by_key.get(key)
+        return code.colour if code else NOT_IN_SCHEME_COLOUR
 
     def codes_of_kind(self, kind: str) -> frozenset[str]:
         """Keys of the codes whose contact kind is ``kind``."""

@@ -39,7 +39,7 @@ import pandas as pd
 from workbench.annotations import AnnotationTable
 from workbench.scheme import CodingScheme
 
-__all__ = ["OUTCOMES", "contingencies", "contingency_summary"]
+__all__ = ["OUTCOMES", "contingencies", "contingencies_by_coder", "contingency_summary"]
 
 OUTCOMES: tuple[str, ...] = ("attuned", "received", "discordant", "missed")
 
@@ -190,6 +190,41 @@ def contingencies(
         columns=_COLUMNS,
     )
     out.attrs["params"] = {"window_ms": [lo, hi], "scheme": scheme.id, "scheme_version": scheme.version}
+    return out
+
+
+def contingencies_by_coder(
+    table: AnnotationTable,
+    scheme: CodingScheme,
+    *,
+    window_ms: tuple[int, int] = (0, 3000),
+) -> pd.DataFrame:
+    """:func:`contingencies` of each coder's annotations apart, stacked, with a ``coder`` column first.
+
+    An initiative is only ever answered within its own coder's coding: two codings of one
+    recording are never mixed. A table without coders is treated as one coding (coder ``""``).
+
+    Parameters
+    ----------
+    table : AnnotationTable
+        Annotations of one or more recordings, by one or more coders.
+    scheme : CodingScheme
+        Gives each code's contact kind.
+    window_ms : (int, int)
+        Answers count when their onset lies in ``[onset + start, onset + end]``.
+
+    Returns
+    -------
+    DataFrame
+        ``coder`` followed by the columns of :func:`contingencies`; ``attrs["params"]`` as there.
+    """
+    parts = []
+    for coder in table.coders or ("",):
+        part = contingencies(table.filter(coder=coder) if table.coders else table, scheme, window_ms=window_ms)
+        part.insert(0, "coder", pd.Series([coder] * len(part), index=part.index, dtype=object))
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    out.attrs = dict(parts[0].attrs)
     return out
 
 

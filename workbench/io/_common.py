@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import tempfile
-import unicodedata
 import zlib
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -15,6 +13,7 @@ from typing import IO, Any
 
 from workbench.errors import FormatError, WorkbenchError
 from workbench.io._colours import CSS_COLOURS, TABLEAU_COLOURS
+from workbench.util import slugify
 
 #: Colours given to codes that arrive without one (matplotlib's Tableau 10, in order).
 PALETTE: tuple[str, ...] = tuple(TABLEAU_COLOURS.values())
@@ -247,12 +246,6 @@ def seconds_to_ms(value: Any) -> int:
     return int((d * 1000).to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def slugify(text: str) -> str:
-    """Lower-case ASCII slug: letters and digits joined by single hyphens ('' if none)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
 def code_key(name: str, taken: set[str], index: int, prefix: str = "code") -> str:
     """A valid, unique scheme code key for an outside code name.
 
@@ -287,22 +280,6 @@ def normalise_colour(value: Any) -> str | None:
     if name.startswith("tab:"):
         return TABLEAU_COLOURS.get(name[4:].replace("grey", "gray"))
     return CSS_COLOURS.get(name)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = path.resolve()
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"Expected an existing folder for {str(path)!r}, but {str(path.parent)!r} is not one.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def quote_list(items: Iterable[Any], limit: int = 10) -> str:

@@ -43,9 +43,10 @@ from typing import Any, Literal
 
 from workbench.annotations import AnnotationTable
 from workbench.errors import AnnotationError, FormatError
-from workbench.io._common import as_path, read_bytes, seconds_to_ms, slugify
+from workbench.io._common import as_path, read_bytes, seconds_to_ms
 from workbench.io._ethogram import Behaviour, LoggedEvent, build_scheme, describe_unpaired, pair_events
 from workbench.scheme import CodingScheme
+from workbench.util import slugify
 
 __all__ = ["NO_FOCAL_SUBJECT", "BorisProject", "read_boris"]
 

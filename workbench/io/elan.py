@@ -84,8 +84,9 @@ from lxml import etree
 
 from workbench.annotations import AnnotationTable, format_span
 from workbench.errors import AnnotationError, FormatError
-from workbench.io._common import as_path, atomic_write_bytes, read_bytes
+from workbench.io._common import as_path, read_bytes
 from workbench.scheme import CodingScheme
+from workbench.util import atomic_write_bytes
 
 __all__ = ["CODE_TYPE", "POINT_TYPE", "read_eaf", "write_eaf"]
 

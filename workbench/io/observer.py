@@ -38,10 +38,11 @@ from lxml import etree
 
 from workbench.annotations import AnnotationTable
 from workbench.errors import FormatError
-from workbench.io._common import as_path, count_items, input_limits, read_bytes, read_limited, slugify, too_big
+from workbench.io._common import as_path, count_items, input_limits, read_bytes, read_limited, too_big
 from workbench.io._ethogram import Behaviour, LoggedEvent, build_scheme, describe_unpaired, pair_events
 from workbench.io.boris import NO_FOCAL_SUBJECT
 from workbench.scheme import CodingScheme
+from workbench.util import slugify
 
 __all__ = ["ObserverProject", "read_otx"]
 

@@ -56,7 +56,8 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.annotations import AnnotationTable
-from workbench.io._common import as_path, atomic_write_bytes
+from workbench.io._common import as_path
+from workbench.util import atomic_write_bytes
 
 __all__ = ["SDIS_CODE_LENGTH", "sdis_codes", "write_sdis"]
 

@@ -37,8 +37,9 @@ import pandas as pd
 
 from workbench.annotations import COLUMNS, AnnotationTable
 from workbench.errors import AnnotationError, FormatError
-from workbench.io._common import as_path, atomic_write_bytes, read_bytes, seconds_to_ms
+from workbench.io._common import as_path, read_bytes, seconds_to_ms
 from workbench.scheme import CodingScheme
+from workbench.util import atomic_write_bytes
 
 __all__ = ["FORMULA_STARTS", "neutralise_formulas", "read_table", "unquote_formula", "write_table"]
 

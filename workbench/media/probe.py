@@ -12,7 +12,6 @@ so that "the frame shown at ``t`` ms" is the last frame with ``frame_time <= t``
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -35,6 +34,7 @@ from workbench.media._common import (
     media_error,
     open_input,
 )
+from workbench.util import sha256_file
 
 __all__ = ["MAX_FPS", "MIN_FPS", "VideoInfo", "browser_playable", "check_recording", "probe", "sha256_file"]
 
@@ -182,15 +182,6 @@ class VideoInfo:
         if not 0 <= index < self.frame_count:
             raise IndexError(f"Expected a frame index 0 <= index < {self.frame_count}, but got {index}.")
         return int(self.frame_times_ms[index])
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pts_to_ms(pts: np.ndarray, start: int, time_base: Fraction) -> np.ndarray:

@@ -369,7 +369,7 @@ def _read_pending(project: Project) -> dict[int, dict[str, Any]]:
 
 
 def _write_pending(project: Project, purges: dict[int, dict[str, Any]]) -> None:
-    from workbench.io._common import atomic_write_bytes
+    from workbench.util import atomic_write_bytes
 
     path = _pending_path(project)
     if path is None:
