@@ -236,20 +236,23 @@ class AnnotationTable:
         if problems:
             raise AnnotationError(problems, source=source)
 
+        # Text columns as object Series: pandas >= 3 turns an object *array* of strings given to the
+        # DataFrame constructor into its "str" dtype, a second copy of every note (a 250 MiB file of notes
+        # then peaks above 1 GiB); a Series keeps the dtype it was given and shares the strings.
         df = pd.DataFrame(
             {
                 "id": pd.array(clean["id"], dtype="Int64"),
                 "recording_id": pd.array(clean["recording_id"], dtype="Int64"),
-                "actor": pd.array(clean["actor"], dtype=object),
-                "code": pd.array(clean["code"], dtype=object),
+                "actor": pd.Series(clean["actor"], dtype=object),
+                "code": pd.Series(clean["code"], dtype=object),
                 "onset_ms": np.asarray(clean["onset_ms"], dtype=np.int64),
                 "offset_ms": np.asarray(clean["offset_ms"], dtype=np.int64),
-                "coder": pd.array(clean["coder"], dtype=object),
-                "note": pd.array(clean["note"], dtype=object),
+                "coder": pd.Series(clean["coder"], dtype=object),
+                "note": pd.Series(clean["note"], dtype=object),
             }
         )
         for k in extras:
-            df[k] = pd.array(extra_values[k], dtype=object)
+            df[k] = pd.Series(extra_values[k], dtype=object)
         df = df.sort_values(_SORT, kind="mergesort", na_position="first").reset_index(drop=True)
         object.__setattr__(self, "_df", df)
         object.__setattr__(self, "_scheme", scheme)

@@ -580,17 +580,18 @@ def _annotation_table_fast(result: Sequence[Row], scheme: CodingScheme) -> Annot
     offset = np.asarray([m["offset_ms"] for m in rows])
     if onset.dtype.kind != "i" or offset.dtype.kind != "i":  # e.g. a REAL another program put in SQLite
         return None
+    # object Series, as AnnotationTable builds them (pandas >= 3 would make an object array of text "str")
     df = pd.DataFrame(
         {
             "id": pd.array([m["id"] for m in rows], dtype="Int64"),
             "recording_id": pd.array([m["recording_id"] for m in rows], dtype="Int64"),
-            "actor": pd.array([m["actor"] for m in rows], dtype=object),
-            "code": pd.array([m["code"] for m in rows], dtype=object),
+            "actor": pd.Series([m["actor"] for m in rows], dtype=object),
+            "code": pd.Series([m["code"] for m in rows], dtype=object),
             "onset_ms": onset.astype(np.int64),
             "offset_ms": offset.astype(np.int64),
-            "coder": pd.array([m["coder"] for m in rows], dtype=object),
-            "note": pd.array([m["note"] for m in rows], dtype=object),
-            "version": pd.array([m["version"] for m in rows], dtype=object),
+            "coder": pd.Series([m["coder"] for m in rows], dtype=object),
+            "note": pd.Series([m["note"] for m in rows], dtype=object),
+            "version": pd.Series([m["version"] for m in rows], dtype=object),
         }
     )
     for column in ("actor", "code"):
