@@ -327,8 +327,12 @@ class Research(ReportData):
 
         :func:`~workbench.analysis.outcomes.contingency_by_phase` of the :meth:`phases`, one row per
         case, phase, recording and actor pair with initiatives, with ``who`` (the pair), ``recording``
-        (its label) and ``coder``.
+        (its label) and ``coder``; computed once per report (its table and its chart show the same).
         """
+        return self._by_phase.copy()
+
+    @cached_property
+    def _by_phase(self) -> pd.DataFrame:
         codings = []
         labels: dict[int, str] = {}
         for case in self.cases:
