@@ -303,7 +303,7 @@ class ReportData:
                 "change": None if first is None or last is None else last.value - first.value,
             })
         return frame_of(rows, ["goal", "scale", "first rating", "first date", "latest rating", "latest date",
-                             "change"])
+                               "change"])
 
     def goal_ratings(self, cases: Sequence[Case] | None = None) -> pd.DataFrame:
         """Tidy goal ratings of the cases (:func:`~workbench.analysis.outcomes.goal_trajectories`) for charts."""

@@ -129,7 +129,7 @@ class MicroAnalysis(ReportData):
                 "moments": len(self.project.moments(rec)), "stills": len(self.project.stills(rec)),
             })
         return frame_of(rows, ["recording", "session", "date", "cycle", "length", "coder", "annotations",
-                             "moments", "stills"])
+                               "moments", "stills"])
 
     def moments(self) -> list[tuple[Recording, Moment]]:
         """The moments of the recordings, by recording and onset."""
@@ -241,7 +241,7 @@ class Verp(MicroAnalysis):
                 "% initiatives attuned": None if attuned is None else 100 * attuned,
             })
         out = frame_of(rows, ["cycle", "dates", "sessions", "recordings", "moments", "reflections",
-                            "% initiatives attuned"])
+                              "% initiatives attuned"])
         out.attrs["digits"] = {"% initiatives attuned": 0}
         return out
 

@@ -367,4 +367,4 @@ class Research(ReportData):
                 "last session": max((s.date for s in sessions), default=None),
             })
         return frame_of(rows, ["case", "helping question", "sessions", "filmings", "recordings", "goals",
-                             "first session", "last session"])
+                               "first session", "last session"])
