@@ -18,7 +18,6 @@ import pandas as pd
 
 from workbench import charts
 from workbench.analysis.contingency import OUTCOMES, contingencies_by_coder, contingency_summary
-from workbench.analysis.outcomes import goal_trajectories
 from workbench.annotations import AnnotationTable
 from workbench.errors import NotFoundError
 from workbench.model import Case, Comment, Recording, Session, SessionKind, Still
@@ -307,6 +306,8 @@ class ReportData:
 
     def goal_ratings(self, cases: Sequence[Case] | None = None) -> pd.DataFrame:
         """Tidy goal ratings of the cases (:func:`~workbench.analysis.outcomes.goal_trajectories`) for charts."""
+        from workbench.analysis.outcomes import goal_trajectories  # scipy, only when a report draws goals
+
         cases = list(cases) if cases is not None else ([self.case] if self.case else self.project.cases())
         return goal_trajectories([g for c in cases for g in self.project.goals(c)], cases)
 

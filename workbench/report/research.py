@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench import charts
-from workbench.analysis.outcomes import contingency_by_phase, effect_sizes, pre_post
 from workbench.charts import better_phrase
 from workbench.errors import NotFoundError
 from workbench.model import Case, Recording, SessionKind
@@ -220,6 +219,8 @@ class Research(ReportData):
 
     @cached_property
     def _pre_post(self) -> pd.DataFrame:
+        from workbench.analysis.outcomes import pre_post  # scipy: imported when a research report is made
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # what is not known (direction, reliability) is said in the report
             return pre_post(self.measures(), reliability=self.reliability or None, sd_pre=self.normative_sd or None,
@@ -245,6 +246,8 @@ class Research(ReportData):
 
     def effect_sizes(self) -> pd.DataFrame:
         """Per instrument across cases: n, mean pre and post, mean change, d_z with its CI, g_z, p, favours."""
+        from workbench.analysis.outcomes import effect_sizes
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an unknown direction is said in the report
             es = effect_sizes(self.measures(), **self._outcome_options())
@@ -333,6 +336,8 @@ class Research(ReportData):
 
     @cached_property
     def _by_phase(self) -> pd.DataFrame:
+        from workbench.analysis.outcomes import contingency_by_phase
+
         codings = []
         labels: dict[int, str] = {}
         for case in self.cases:
