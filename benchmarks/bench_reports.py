@@ -4,7 +4,9 @@ For each kind it builds the report twice: ``html`` (execute the notebook, export
 (execute, export both, print the PDF with Chromium), and prints the split (execute / HTML export /
 PDF export and print), the file sizes, and the page count of the PDF (pdfinfo, when installed).
 It also times an accreditation pack of the trainee's supervision and micro-analysis reports
-(HTML + PDF, faces blurred) and the face detector on one demo still.
+(HTML + PDF, faces blurred) and the face detector on one demo still, and counts the database reads
+of each kind's data (what its notebook asks for, in this process): the annotation reads should be
+one per recording, however many tables, charts and moments the report shows.
 
 Reference in the same process: starting a python3 kernel and importing the workbench's report
 helpers in it (what every report execution pays before its first table).
@@ -51,6 +53,70 @@ def _kernel_reference() -> float:
     return time.perf_counter() - t0
 
 
+def _reads(folder: Path) -> None:
+    """Each report kind's data, asked for what its notebook shows, with its SELECTs counted (annotations apart)."""
+    import sqlalchemy as sa
+
+    from workbench.report.data import MicroAnalysis, ReportData, Research, Supervision, Verp
+    from workbench.store import Project, open_project
+
+    counts = {"select": 0, "annotations": 0}
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        text = " ".join(statement.split()).lower()
+        if text.startswith("select"):
+            counts["select"] += 1
+            counts["annotations"] += "from annotations" in text
+
+    def micro(project: Project) -> ReportData:
+        r = MicroAnalysis(project, "Aster", session="1")
+        r.overview()
+        for n, (rec, m) in enumerate(r.moments(), start=1):
+            r.moment_html(rec, m, n)
+        for rec in r.recordings:
+            r.timeline(rec).to_dict()
+        r.contingency_table()
+        r.outcome_chart().to_dict()
+        return r
+
+    def supervision(project: Project) -> ReportData:
+        r = Supervision(project, "Aster", duration_min=75)
+        r.agreement(), r.per_code_chart().to_dict(), r.differences(), r.side_by_side_chart().to_dict()
+        for rec in r.recordings:
+            r.timeline(rec).to_dict()
+        r.moments_html(), r.comments(), r.goal_chart().to_dict()
+        return r
+
+    def verp(project: Project) -> ReportData:
+        r = Verp(project, "Birch")
+        r.cycle_overview()
+        for n, (rec, m) in enumerate(r.moments(), start=1):
+            r.moment_html(rec, m, n)
+        r.goal_chart().to_dict(), r.progress_chart().to_dict()
+        return r
+
+    def research(project: Project) -> ReportData:
+        r = Research(project)
+        r.outcomes(), r.outcome_chart().to_dict(), r.effect_sizes(), r.contingency_table()
+        r.attuned_chart().to_dict(), r.goal_chart(r.cases).to_dict(), r.directions()
+        return r
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        with open_project(folder) as project:
+            for show in (micro, supervision, verp, research):
+                counts.update(select=0, annotations=0)
+                t0 = time.perf_counter()
+                data = show(project)
+                seconds = time.perf_counter() - t0
+                recordings = len(data.recordings) if hasattr(data, "recordings") else sum(
+                    len(data.phases(c)) for c in data.cases)  # type: ignore[attr-defined]
+                print(f"{data.kind:15} {counts['annotations']:3d} annotation reads ({recordings} recordings), "
+                      f"{counts['select']:3d} SELECTs in all, {seconds:5.2f} s", flush=True)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+
+
 def main(folder: Path | None = None) -> None:
     from workbench.demo import build_demo
     from workbench.media.faces import detect_faces
@@ -67,6 +133,8 @@ def main(folder: Path | None = None) -> None:
         bundle = vega_bundle()
         print(f"Vega bundle (cached)          {time.perf_counter() - t0:6.2f} s, {len(bundle) / 1e3:.0f} kB")
         print(f"kernel start + imports (ref)  {_kernel_reference():6.1f} s")
+        print()
+        _reads(folder)
         print()
         print(f"{'kind':15} {'to':9} {'total':>7} {'execute':>8} {'html':>6} {'pdf':>6} {'HTML kB':>8} {'PDF kB':>7} "
               f"{'pages':>5}")

@@ -101,3 +101,42 @@ def test_clock() -> None:
     assert clock(0) == "00:00.000" and clock(6233) == "00:06.233" and clock(61_040) == "01:01.040"
     assert clock(3_723_004) == "1:02:03.004" and clock(-1500) == "-00:01.500" and clock(float("nan")) == ""
     assert span_text(1000, 1000) == "00:01.000" and span_text(1000, 2500) == "00:01.000–00:02.500"
+
+
+def test_one_colour_per_outcome_wherever_it_is_drawn() -> None:
+    """The review's links and missed cross, a report's bars and the research notebook's bars share one palette."""
+    import pandas as pd
+
+    from workbench.analysis.outcomes import contingency_by_phase
+    from workbench.charts import OUTCOME_COLOURS, contingency_outcomes_chart, outcome_bars
+
+    spec, _ = _review_spec(AnnotationTable(ROWS), 5000)
+    layers = {layer.get("data", {}).get("name"): layer for layer in spec["vconcat"][1]["layer"]}
+    links = layers["links"]["encoding"]["color"]["scale"]
+    assert links["range"] == [OUTCOME_COLOURS[o] for o in links["domain"]]
+    assert layers["missed"]["mark"]["color"] == OUTCOME_COLOURS["missed"]
+    counts = pd.DataFrame({"who": ["child → parent"], "attuned": [2], "received": [1], "discordant": [0],
+                           "missed": [1]})
+    bars = outcome_bars(counts).to_dict()
+    palette = {"domain": list(OUTCOME_COLOURS), "range": list(OUTCOME_COLOURS.values())}
+    assert bars["encoding"]["color"]["scale"] == palette
+    assert bars["encoding"]["x"]["stack"] == "normalize" and bars["encoding"]["y"]["field"] == "who"
+    table = contingency_by_phase([("A", "pre", AnnotationTable(ROWS).filter(coder="t"), 5000)], default_scheme())
+    grid = contingency_outcomes_chart(table).to_dict()
+    assert grid["encoding"]["color"]["scale"] == bars["encoding"]["color"]["scale"]
+
+
+def test_report_timeline_shades_moments_and_marks_comments() -> None:
+    import pandas as pd
+
+    from workbench.charts import MOMENT_COLOUR, STATUS_COLOURS, report_timeline
+
+    moments = pd.DataFrame({"onset_ms": [900], "offset_ms": [2400], "title": ["Receiving the toy"]})
+    comments = pd.DataFrame({"time_ms": [1700], "status": ["discuss"], "text": ["What did you see?"]})
+    spec = report_timeline(AnnotationTable(ROWS), default_scheme(), moments=moments, comments=comments,
+                           lanes="actor+coder", duration_ms=5000).to_dict()
+    shade, bars, ticks = spec["layer"]
+    assert shade["mark"] == {"type": "rect", "color": MOMENT_COLOUR, "opacity": 0.3}
+    assert bars["encoding"]["x"]["scale"]["domain"] == [0, 5.0]
+    assert ticks["encoding"]["color"]["scale"]["range"] == list(STATUS_COLOURS.values())
+    assert spec["height"] == 26 * 3  # a lane per actor and coder

@@ -303,6 +303,43 @@ def test_supervision_numbers_are_those_of_the_analysis(built: dict[str, ReportRe
     assert built["supervision"].info["faces_blurred"] is True
 
 
+def test_a_report_reads_each_recordings_annotations_once(report_demo: Path) -> None:
+    """All of a report's tables, charts and moments share one read of each recording's annotations (a
+    micro-analysis read them 4 + one per moment times, each read validated again)."""
+    import sqlalchemy as sa
+
+    import workbench
+    from workbench.report.data import MicroAnalysis, Supervision
+
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        text = " ".join(statement.split()).lower()
+        if text.startswith("select") and "from annotations" in text:
+            reads.append(text)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        with workbench.open_project(report_demo) as project:
+            r = MicroAnalysis(project, "Aster", session="1")
+            r.overview()
+            for number, (rec, moment) in enumerate(r.moments(), start=1):
+                r.moment_html(rec, moment, number)
+            for rec in r.recordings:
+                r.timeline(rec).to_dict()
+            r.contingency_table()
+            r.outcome_chart().to_dict()
+            assert r.moments() and len(reads) == len(r.recordings) == 1
+            reads.clear()
+            s = Supervision(project, "Aster", duration_min=75)
+            s.agreement(), s.differences(), s.side_by_side(), s.side_by_side_chart().to_dict(), s.moments_html()
+            for rec in s.recordings:
+                s.timeline(rec).to_dict()
+            assert len(reads) == len(s.recordings) == 1
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+
+
 def test_research_outcomes_match_the_demo_cases(built: dict[str, ReportResult]) -> None:
     soup = _soup(built["research"])
     rows = _table(soup, "Scores pre and post")

@@ -72,7 +72,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from workbench.errors import FormatError
-from workbench.io._common import input_limits, read_bytes
+from workbench.io.limits import input_limits, read_bytes
 
 __all__ = [
     "MEA",

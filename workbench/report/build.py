@@ -24,11 +24,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
-import hashlib
 import json
 import logging
 import os
-import re
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -40,8 +38,9 @@ import nbformat
 
 from workbench import __version__
 from workbench.errors import NotFoundError, WorkbenchError
-from workbench.report.data import KIND_LABELS
+from workbench.report.base import KIND_LABELS
 from workbench.report.show import COVER_MIME
+from workbench.util import jsonable, sha256_bytes, slug
 
 if TYPE_CHECKING:
     from workbench.report.pdf import PdfPrinter
@@ -204,11 +203,6 @@ class ReportResult:
         return self.files.get("pdf")
 
 
-def _slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
-    return s[:60] or "report"
-
-
 def _project_location(project: Project | str | os.PathLike[str]) -> tuple[str, Path | None, Project | None]:
     """(what the report kernel opens, the project folder, a Project we opened and must close)."""
     from workbench.store import Project, open_project
@@ -231,18 +225,16 @@ def _project_location(project: Project | str | os.PathLike[str]) -> tuple[str, P
     return str(Path(text).expanduser().resolve()), opened.folder, opened
 
 
-def _jsonable(value: Any) -> Any:
+def _parameter_json(value: Any) -> Any:
+    """A report parameter as JSON (:func:`workbench.util.jsonable`), except that a record (a case, a session:
+    anything with an ``id``) is its id."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in (sorted(value) if isinstance(value, set | frozenset) else value)]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "id"):  # a record: its id
+        return {str(k): _parameter_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_parameter_json(v) for v in value]
+    if hasattr(value, "id") and not isinstance(value, str | int | float):
         return int(value.id)
-    return str(value)
+    return jsonable(value)
 
 
 def _execute(nb: nbformat.NotebookNode, kind: str, workdir: Path, timeout: int) -> nbformat.NotebookNode:
@@ -289,10 +281,6 @@ def _cover(nb: nbformat.NotebookNode) -> dict[str, Any]:
             if COVER_MIME in data:
                 return dict(data[COVER_MIME])
     return {}
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _generated(value: str | dt.datetime | None) -> dt.datetime:
@@ -417,7 +405,7 @@ def build(
         else:  # the case's own folder, which a purge of the case empties
             out = store.case_folder(case, "reports")
         nb = nbformat.read(str(Path(template) if template else template_path(kind)), as_version=4)
-        extra = {str(k): _jsonable(v) for k, v in (params or {}).items()}
+        extra = {str(k): _parameter_json(v) for k, v in (params or {}).items()}
         check_parameters(kind, extra, template_parameters(nb))
         parameters: dict[str, Any] = {
             "project": location,
@@ -429,7 +417,7 @@ def build(
         }
         parameters.update(extra)
         scrubber = Scrubber.for_project(store, redact=redact, extra_names=protected_names)
-        from workbench.report.data import resolve_case
+        from workbench.report.base import resolve_case
 
         named = [c.strip() for c in str(case or "").split(",") if c.strip()] if kind == "research" else [case]
         scope = [resolve_case(store, c) for c in named]  # the records the report is made from
@@ -483,7 +471,7 @@ def build(
             "report": kind,
             "kind_label": KIND_LABELS[kind],
             "case": info.get("case", ""),
-            "session": _jsonable(session) if session not in (None, "") else None,
+            "session": _parameter_json(session) if session not in (None, "") else None,
             "date": info.get("date", ""),
             "author": info.get("author", ""),
             "scheme": info.get("scheme", ""),
@@ -494,7 +482,7 @@ def build(
             "workbench_version": __version__,
             "generated_at": when.isoformat(),
             "redacted": redacted,
-            "files": {fmt: {"name": f"{stem}.{fmt}", "sha256": _sha256(data), "bytes": len(data)}
+            "files": {fmt: {"name": f"{stem}.{fmt}", "sha256": sha256_bytes(data), "bytes": len(data)}
                       for fmt, data in outputs.items()},
         }
         described = scrubber.text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", f"{stem}.json")
@@ -523,7 +511,7 @@ def _check_target(store: Project, kind: str, case: Any, session: Any) -> Any:
 
     A supervision report without a session gets the case's only supervision session (its id).
     """
-    from workbench.report.data import default_session, resolve_case, resolve_session
+    from workbench.report.base import default_session, resolve_case, resolve_session
 
     if kind == "research":
         for c in [x.strip() for x in str(case or "").split(",") if x.strip()]:
@@ -542,8 +530,8 @@ def _check_target(store: Project, kind: str, case: Any, session: Any) -> Any:
 
 def _check_consent(store: Project, kind: str, case: Any, purpose: str | None) -> None:
     """Refuse a report the case's consent does not allow; research: refuse only if no case is left."""
+    from workbench.report.base import resolve_case
     from workbench.report.consent import REPORT_PURPOSES, check_report_consent, consenting_cases
-    from workbench.report.data import resolve_case
 
     if kind != "research":  # the case by id ("2") or pseudonym, as _check_target found it
         check_report_consent(store, kind, resolve_case(store, case), purpose=purpose)
@@ -556,9 +544,9 @@ def _check_consent(store: Project, kind: str, case: Any, purpose: str | None) ->
 def _default_name(kind: str, info: Mapping[str, Any], case: Any, session: Any) -> str:
     if kind == "research":
         cases = str(info.get("case") or case or "all")
-        who = "all-cases" if case in (None, "") else _slug(cases.replace(",", "+").replace(" ", ""))
+        who = "all-cases" if case in (None, "") else slug(cases.replace(",", "+").replace(" ", ""), default="report")
         return f"research-{who}"
-    parts = [kind, _slug(str(info.get("case") or case or "case"))]
+    parts = [kind, slug(str(info.get("case") or case or "case"), default="report")]
     if session not in (None, ""):
-        parts.append(f"s{_slug(str(session))}")
+        parts.append(f"s{slug(str(session), default='report')}")
     return "-".join(parts)

@@ -17,13 +17,11 @@ PDF given to pack: build it again with redaction).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import logging
 import math
 import os
-import re
 import tempfile
 import warnings
 import zipfile
@@ -35,9 +33,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench import __version__
-from workbench.errors import ConsentError, FormatError, NotFoundError, WorkbenchError
+from workbench.errors import ConsentError, FormatError, NotFoundError
 from workbench.model import Case, SessionKind
 from workbench.report.consent import PACK_PURPOSE
+from workbench.report.stills import still_image
+from workbench.util import sha256_bytes, slug
 
 if TYPE_CHECKING:
     from workbench.report.build import ReportResult
@@ -250,14 +250,6 @@ class PackResult:
     redacted: int = 0
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60] or "x"
-
-
 def _sidecar_of(report: ReportResult | str | os.PathLike[str]) -> tuple[dict[str, Any], list[Path]]:
     from workbench.report.build import ReportResult
 
@@ -385,14 +377,15 @@ def build_pack(
                     name = f"reports/{p.name}"
                     data = scrubber.file(name, p.read_bytes())
                     files[name] = data
-                    entries.append({"path": name, "sha256": _sha256(data), "bytes": len(data), "type": "report",
+                    entries.append({"path": name, "sha256": sha256_bytes(data), "bytes": len(data), "type": "report",
                                     "report": meta.get("report"), "format": p.suffix.lstrip("."),
                                     "case": meta.get("case", ""), "session": meta.get("session"),
                                     "faces_blurred": bool(meta.get("faces_blurred"))})
             for name, data, info in _stills(store, chosen, blur_faces):
                 data = scrubber.file(name, data)
                 files[name] = data
-                entries.append({"path": name, "sha256": _sha256(data), "bytes": len(data), "type": "still", **info})
+                entries.append({"path": name, "sha256": sha256_bytes(data), "bytes": len(data), "type": "still",
+                                **info})
         progress = trainee_progress(store, trainee, reqs, cases=all_cases, reports=report_meta)
         scheme = store.scheme
         manifest = {
@@ -437,8 +430,8 @@ def build_pack(
 def _check_pack_consent(store: Project, cases: Sequence[Case],
                         reports: Sequence[ReportResult | str | os.PathLike[str]] | None) -> None:
     """Refuse a pack unless the consent of every case in it (its stills, its reports) allows accreditation."""
+    from workbench.report.base import resolve_case
     from workbench.report.consent import check_cases
-    from workbench.report.data import resolve_case
 
     included = {c.pseudonym: c for c in cases}
     for rep in reports or ():
@@ -503,29 +496,16 @@ def _build_reports(store: Project, location: str, trainee: str, supervisor: str,
 
 
 def _stills(store: Project, cases: Sequence[Case], blur: bool) -> list[tuple[str, bytes, dict[str, Any]]]:
-    import cv2
-
     out = []
     for case in cases:
         for rec in store.recordings(case=case):
             for still in store.stills(rec):
-                image = cv2.imread(str(store.still_path(still)), cv2.IMREAD_COLOR)
-                if image is None:
-                    raise WorkbenchError(f"Expected the image of still {still.id} (case {case.pseudonym}), but it "
-                                         "cannot be read.")
-                faces = 0
-                if blur:
-                    from workbench.media.faces import blur_faces
-
-                    image, boxes = blur_faces(image)
-                    faces = len(boxes)
-                ok, png = cv2.imencode(".png", image)
-                if not ok:  # pragma: no cover
-                    raise WorkbenchError(f"Expected to encode still {still.id} as PNG, but OpenCV failed.")
-                name = f"stills/{_slug(case.pseudonym)}-rec{rec.id}-{still.time_ms:09d}ms.png"
+                image = still_image(store, still, blur_faces=blur, where=f"(case {case.pseudonym})", damaged="")
+                name = f"stills/{slug(case.pseudonym)}-rec{rec.id}-{still.time_ms:09d}ms.png"
                 info = {"case": case.pseudonym, "recording": rec.label or f"recording {rec.id}",
-                        "time_ms": still.time_ms, "caption": still.caption, "faces_blurred": blur, "faces_found": faces}
-                out.append((name, png.tobytes(), info))
+                        "time_ms": still.time_ms, "caption": still.caption, "faces_blurred": blur,
+                        "faces_found": image.faces}
+                out.append((name, image.png, info))
     return out
 
 
@@ -561,7 +541,7 @@ def verify_pack(path: str | os.PathLike[str]) -> dict[str, Any]:
                 problems.append(f"{name}: listed but missing")
                 continue
             data = zf.read(name)
-            if _sha256(data) != entry["sha256"]:
+            if sha256_bytes(data) != entry["sha256"]:
                 problems.append(f"{name}: sha256 differs from the manifest")
             if len(data) != entry.get("bytes", len(data)):
                 problems.append(f"{name}: size differs from the manifest")
