@@ -61,6 +61,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import time
@@ -77,7 +78,6 @@ from workbench.batch.results import (
     RESULTS_DIR,
     ResultIndex,
     forget_results,
-    index_entry,
     prune_stored,
     read_stored,
     results_root,
@@ -217,7 +217,7 @@ def run_batch(
             stored = None if force else stored_file(folder, job.key)
             if stored is not None:
                 if job.key not in indexes[task.name].entries:  # e.g. interrupted before the index was written
-                    indexes[task.name].add(job.key, index_entry(job, stored, None, None))
+                    indexes[task.name].add(job.key, _index_entry(job, stored, None, None))
                 result(job, "skipped", file=str(stored))
             elif job.problem is not None:
                 result(job, "failed", error=f"MediaError: {job.problem}")
@@ -267,12 +267,29 @@ def _store(job: Job, outcome: Mapping[str, Any], folder: Path, index: ResultInde
     if error is not None:
         return None, error
     try:
-        path, attrs = write_result(folder, job.key, outcome["value"], job.task)
+        path, attrs = write_result(folder, job.key, outcome["value"], job.task.name)
     except (OSError, TypeError, ValueError, WorkbenchError) as exc:
         return None, f"could not store the result: {describe(exc)}"
-    index.add(job.key, index_entry(job, path, outcome, attrs))
+    index.add(job.key, _index_entry(job, path, outcome, attrs))
     index.flush()
     return path, None
+
+
+def _index_entry(job: Job, path: Path, outcome: Mapping[str, Any] | None, attrs: Any) -> dict[str, Any]:
+    """The ``index.json`` entry of a job's stored result (``outcome`` None: found stored, not computed now)."""
+    return {
+        "task": job.task.name,
+        "task_version": job.task.version,
+        "sha256": job.sha256,
+        "recording_ids": sorted(job.recording_ids),
+        "params": job.params,
+        "input_digest": job.input_digest,
+        "file": path.name,
+        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": None if outcome is None else round(float(outcome["seconds"]), 3),
+        "worker": None if outcome is None else outcome["worker"],
+        "attrs": attrs,
+    }
 
 
 def _check_sha256(job: Job, value: Any) -> str | None:

@@ -11,11 +11,14 @@ Layout (unchanged since the first batch: results already stored are found again)
 recordings, the input digest, the file's name, when and where it was computed, and the result's
 ``attrs`` (Parquet does not keep them). Files are written atomically; the index is merged with the
 file on disk at every flush, so two batches writing one index lose nothing.
+
+This module knows nothing of tasks, jobs or projects (it imports only :mod:`workbench.errors` and
+:mod:`workbench.util`): what keeps results and what removes them when a case is purged need not
+depend on what computes them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -23,21 +26,21 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from workbench.batch.plan import Job
-from workbench.batch.tasks import Result, Task
 from workbench.errors import StoreError, WorkbenchError
 from workbench.util import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from workbench.batch.tasks import Result
 
 __all__ = [
     "RESULTS_DIR",
     "ResultIndex",
     "forget_results",
-    "index_entry",
     "prune_stored",
     "read_stored",
     "results_root",
@@ -93,7 +96,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def write_result(folder: Path, key: str, value: Any, task: Task) -> tuple[Path, dict[str, Any]]:
+def write_result(folder: Path, key: str, value: Any, task_name: str) -> tuple[Path, dict[str, Any]]:
     """Write atomically; returns the file and the result's attrs (kept in the index)."""
     if isinstance(value, pd.DataFrame):
         path, attrs = folder / f"{key}.parquet", _attrs_json(value.attrs) or {}
@@ -118,7 +121,7 @@ def write_result(folder: Path, key: str, value: Any, task: Task) -> tuple[Path, 
         data = buffer.getvalue()
     else:
         raise TypeError(
-            f"Expected task {task.name!r} to return a DataFrame or a dict of arrays, "
+            f"Expected task {task_name!r} to return a DataFrame or a dict of arrays, "
             f"but got {type(value).__name__}."
         )
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,23 +197,6 @@ class ResultIndex:
         atomic_write_bytes(self.path, (text + "\n").encode("utf-8"))
         self.dirty.clear()
         self.last_flush = time.monotonic()
-
-
-def index_entry(job: Job, path: Path, outcome: Mapping[str, Any] | None, attrs: Any) -> dict[str, Any]:
-    """The index entry of a stored result (``outcome`` None: found stored, not computed now)."""
-    return {
-        "task": job.task.name,
-        "task_version": job.task.version,
-        "sha256": job.sha256,
-        "recording_ids": sorted(job.recording_ids),
-        "params": job.params,
-        "input_digest": job.input_digest,
-        "file": path.name,
-        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seconds": None if outcome is None else round(float(outcome["seconds"]), 3),
-        "worker": None if outcome is None else outcome["worker"],
-        "attrs": attrs,
-    }
 
 
 def prune_stored(root: Path, keep: set[str]) -> list[Path]:
