@@ -76,6 +76,7 @@ from workbench.batch.plan import BatchProject, Job, annotation_rows, plan, recor
 from workbench.batch.report import BatchReport, JobResult
 from workbench.batch.results import (
     RESULTS_DIR,
+    Result,
     ResultIndex,
     forget_results,
     prune_stored,
@@ -90,7 +91,6 @@ from workbench.batch.tasks import (
     DEFAULT_TASKS,
     TASKS,
     AnnotationInput,
-    Result,
     Task,
     halves,
     params_for,

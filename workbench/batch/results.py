@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,11 +34,9 @@ import pandas as pd
 from workbench.errors import StoreError, WorkbenchError
 from workbench.util import atomic_write_bytes
 
-if TYPE_CHECKING:
-    from workbench.batch.tasks import Result
-
 __all__ = [
     "RESULTS_DIR",
+    "Result",
     "ResultIndex",
     "forget_results",
     "prune_stored",
@@ -53,6 +51,9 @@ RESULTS_DIR = "results"
 _INDEX = "index.json"
 _FLUSH_EVERY_S = 2.0
 _SUFFIXES = (".parquet", ".npz")
+
+#: What a task returns and what is stored: a DataFrame (Parquet) or a dict of arrays (``.npz``).
+Result: TypeAlias = pd.DataFrame | dict[str, np.ndarray]
 
 
 def results_root(folder: str | os.PathLike[str] | None) -> Path:

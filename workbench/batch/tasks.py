@@ -17,19 +17,19 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from workbench.annotations import AnnotationTable
+from workbench.batch.results import Result
 from workbench.scheme import CodingScheme
 
 __all__ = [
     "DEFAULT_TASKS",
     "TASKS",
     "AnnotationInput",
-    "Result",
     "Task",
     "halves",
     "params_for",
@@ -40,9 +40,6 @@ __all__ = [
 #: The tasks :func:`~workbench.batch.run_batch` runs when none are named.
 DEFAULT_TASKS: tuple[str, ...] = ("probe", "thumbnails", "motion_energy", "contingency")
 _TASK_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
-
-#: What a task returns: a DataFrame (stored as Parquet) or a dict of arrays (stored as ``.npz``).
-Result: TypeAlias = pd.DataFrame | dict[str, np.ndarray]
 
 
 def _canonical(value: Any, where: str) -> Any:
