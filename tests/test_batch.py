@@ -35,6 +35,7 @@ import pytest
 import workbench.batch as batch
 from workbench.batch import (
     TASKS,
+    BatchProject,
     BatchReport,
     Task,
     load_result,
@@ -399,6 +400,28 @@ def test_bad_arguments_are_refused_clearly(folder: Path, monkeypatch: pytest.Mon
     ):
         run_batch(folder, "probe", scheduler="tcp://127.0.0.1:9", progress=False)
     assert not (folder / "results" / "probe").exists() or not _files(folder)
+
+
+# -- keys, and what the batch reads from a project -------------------------------------------
+
+
+def test_keys_of_stored_results_do_not_change(folder: Path) -> None:
+    """A media result's key is ``<video sha256>-<hash of task, version, parameters>``; the hashes are pinned
+    here, because a changed key orphans every result already stored in users' projects."""
+    report = run_batch(folder, list(MEDIA_TASKS), scheduler="sync", progress=False)
+    with open_project(folder) as project:
+        shas = {r.id: r.sha256 for r in project.recordings()}
+    pinned = {"probe": "430ef8f03eed7c08", "thumbnails": "7ffa54cdcce75a96", "motion_energy": "a2e743baecaaec43"}
+    assert [j.key for j in report.jobs] == [f"{shas[j.recording_ids[0]]}-{pinned[j.task]}" for j in report.jobs]
+    changed = run_batch(folder, "thumbnails", params={"thumbnails": {"count": 3}}, scheduler="sync", progress=False)
+    assert {j.key.split("-")[1] for j in changed.jobs} == {"7a90b92f252e042c"}
+
+
+def test_an_open_project_is_what_the_batch_reads(folder: Path) -> None:
+    with open_project(folder) as project:
+        assert isinstance(project, BatchProject)  # the methods the batch calls (runtime check: names only)
+        report = run_batch(project, "contingency", recordings=[project.recordings()[0]], scheduler="sync")
+    assert (report.done, report.failed) == (1, 0)
 
 
 # -- progress, pruning, the command line -----------------------------------------------------
