@@ -82,9 +82,9 @@ LAYERS: tuple[Layer, ...] = (
     Layer(
         "services",
         ("store", "media", "io", "analysis"),
-        (),
+        (("analysis", "io"),),
         "persistence (SQLAlchemy, Alembic), OpenCV media, interchange formats, pure analyses: "
-        "independent peers on the core",
+        "peers on the core (analysis reads rMEA's text files through io's bounded reader)",
     ),
     Layer(
         "facade",
