@@ -89,7 +89,7 @@ def main(folder: Path | None = None) -> None:
               f"{pack.path.stat().st_size / 1e6:.1f} MB")
         import cv2
 
-        from workbench.store import open_project
+        from workbench.project import open_project
 
         with open_project(folder) as project:
             still = project.still_path(project.stills()[0])

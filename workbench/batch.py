@@ -1028,9 +1028,9 @@ def _recording_names(project: Any, recs: Sequence[Recording]) -> dict[int, str]:
 @contextlib.contextmanager
 def _opened(project: Any) -> Iterator[Any]:
     if isinstance(project, str | os.PathLike):
-        from workbench.store import open_project
+        from workbench.store import open_store  # the store is all a batch reads
 
-        with open_project(project) as opened:
+        with open_store(project) as opened:
             yield opened
     else:
         yield project

@@ -44,8 +44,8 @@ from workbench.report.data import KIND_LABELS
 from workbench.report.show import COVER_MIME
 
 if TYPE_CHECKING:
+    from workbench.project import Project
     from workbench.report.pdf import PdfPrinter
-    from workbench.store import Project
 
 __all__ = ["FORMATS", "KINDS", "OWN_PARAMETERS", "ReportResult", "build", "check_parameters", "normalise_kind",
            "template_parameters", "template_path"]
@@ -211,7 +211,7 @@ def _slug(text: str) -> str:
 
 def _project_location(project: Project | str | os.PathLike[str]) -> tuple[str, Path | None, Project | None]:
     """(what the report kernel opens, the project folder, a Project we opened and must close)."""
-    from workbench.store import Project, open_project
+    from workbench.project import Project, open_project
 
     if isinstance(project, Project):
         url = project.url
@@ -402,7 +402,7 @@ def build(
     formats = _formats(to)
     when = _generated(generated_at)
     location, folder, opened = _project_location(project)
-    from workbench.store import Project, open_project
+    from workbench.project import Project, open_project
 
     store = project if isinstance(project, Project) else (opened or open_project(location))
     try:

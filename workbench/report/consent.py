@@ -34,7 +34,7 @@ from workbench.errors import ConsentError
 
 if TYPE_CHECKING:
     from workbench.model import Case, Consent
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "FILM_PURPOSES",

@@ -46,7 +46,7 @@ from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.model import Case
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "DeidentificationError",
