@@ -300,7 +300,7 @@ def test_two_coders_in_two_processes_never_overwrite_silently(
 ) -> None:
     project, rec = project_recording
     project.add_participant("Family A", "child", "child")
-    ids = [project.add_annotation(rec, "child", "waiting", 100 * i, coder="trainee") for i in range(5)]
+    ids = [project.add_annotation(rec, "child", "waiting", 100 * i, coder="trainee").id for i in range(5)]
     trainee = _Coder(_project_target, "trainee", tmp_path / "registry")
     supervisor = _Coder(_project_target, "supervisor", tmp_path / "registry")
     races = conflicts = 0
