@@ -147,7 +147,7 @@ class Project(Store):
         else:
             stored = str(src.resolve())
         try:
-            return self._recordings.register(
+            return self.repos.recordings.register(
                 sid,
                 RecordingFacts.of(info),
                 path=stored,
@@ -177,7 +177,7 @@ class Project(Store):
         """
         from workbench import media
 
-        plan = self._moments.plan_still(recording, time_ms, caption, moment)
+        plan = self.repos.moments.plan_still(recording, time_ms, caption, moment)
         video = self.media_path(plan.recording)
         out = plan.path
         try:
@@ -193,7 +193,7 @@ class Project(Store):
                 f"Expected a still image at {out}, but writing the frame at {plan.time_ms} ms produced none."
             )
         try:
-            return self._moments.register_still(plan)
+            return self.repos.moments.register_still(plan)
         except BaseException:
             unlink_still(out)
             raise

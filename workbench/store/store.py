@@ -9,7 +9,7 @@ code that only reads the store (batch jobs, tools) may open a ``Store`` with :fu
 Forwarding
 ----------
 Most methods are a repository's methods, unchanged. Writing each one again as
-``def add_case(self, ...): return self._cases.add_case(...)`` would repeat ~90 signatures and
+``def add_case(self, ...): return self.repos.cases.add_case(...)`` would repeat 68 signatures and
 docstrings in a class of some 700 lines, and let the copies drift apart. Instead each is a
 :class:`forward` descriptor naming the repository's function: ``Store.add_case`` *is*
 ``CaseRepository.add_case`` (so ``help()``, :func:`inspect.signature` and IDEs show its real
@@ -21,7 +21,9 @@ a repository's method (closing, properties, the services) are written out below.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import operator
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -53,23 +55,24 @@ from workbench.store.purge import (
 )
 from workbench.store.recordings import RecordingRepository
 
-__all__ = ["Store", "forward", "open_store"]
+__all__ = ["Repositories", "Store", "forward", "open_store"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class forward(Generic[P, R]):  # lower case: it reads as a method definition in a class body
-    """A method that is a repository's method: ``add_case = forward("_cases", CaseRepository.add_case)``.
+    """A method that is a repository's method: ``add_case = forward("repos.cases", CaseRepository.add_case)``.
 
     On the class it is the repository's function itself (its signature and docstring for
     ``help()``, :func:`inspect.signature`, Sphinx); on an instance, that function bound to the
-    repository held in the attribute ``via``. The method keeps its own name: the attribute it is
-    assigned to must be the function's name.
+    repository found at the (dotted) attribute ``via``. The method keeps its own name: the
+    attribute it is assigned to must be the function's name.
     """
 
     def __init__(self, via: str, method: Callable[Concatenate[Any, P], R]) -> None:
         self.via = via
+        self._repository = operator.attrgetter(via)
         self.method = method
         self.name: str = getattr(method, "__name__", "")
         self.__doc__ = method.__doc__
@@ -90,7 +93,33 @@ class forward(Generic[P, R]):  # lower case: it reads as a method definition in 
     def __get__(self, obj: object | None, owner: type | None = None) -> Callable[..., R]:
         if obj is None:
             return self.method
-        return MethodType(self.method, getattr(obj, self.via))
+        return MethodType(self.method, self._repository(obj))
+
+
+@dataclasses.dataclass(frozen=True)
+class Repositories:
+    """The repositories of one store, one per aggregate, all on the same kernel."""
+
+    cases: CaseRepository
+    consent: ConsentRepository
+    recordings: RecordingRepository
+    annotations: AnnotationRepository
+    moments: MomentRepository
+    goals: GoalRepository
+    audit: AuditRepository
+
+    @classmethod
+    def on(cls, kernel: Kernel) -> Repositories:
+        """A repository of each kind on ``kernel``."""
+        return cls(
+            cases=CaseRepository(kernel),
+            consent=ConsentRepository(kernel),
+            recordings=RecordingRepository(kernel),
+            annotations=AnnotationRepository(kernel),
+            moments=MomentRepository(kernel),
+            goals=GoalRepository(kernel),
+            audit=AuditRepository(kernel),
+        )
 
 
 class Store:
@@ -104,6 +133,9 @@ class Store:
     ----------
     kernel : Kernel
         The database, its transactions and the audit log (for the store's own modules and tests).
+    repos : Repositories
+        The repositories behind the methods (for code that builds on the store, like
+        :class:`~workbench.project.Project`).
     folder : Path or None
         Where copied media (``media/``) and stills (``stills/``) are kept.
     url : str
@@ -118,13 +150,7 @@ class Store:
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self._cases = CaseRepository(kernel)
-        self._consent = ConsentRepository(kernel)
-        self._recordings = RecordingRepository(kernel)
-        self._annotations = AnnotationRepository(kernel)
-        self._moments = MomentRepository(kernel)
-        self._goals = GoalRepository(kernel)
-        self._audit = AuditRepository(kernel)
+        self.repos = Repositories.on(kernel)
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -192,96 +218,96 @@ class Store:
     @property
     def scheme(self) -> CodingScheme:
         """The project's coding scheme (stored in the database)."""
-        return self._annotations.scheme
+        return self.repos.annotations.scheme
 
-    set_scheme = forward("_annotations", AnnotationRepository.set_scheme)
+    set_scheme = forward("repos.annotations", AnnotationRepository.set_scheme)
 
     # -- cases, participants, sessions --------------------------------------------------------
 
-    add_case = forward("_cases", CaseRepository.add_case)
-    cases = forward("_cases", CaseRepository.cases)
-    case = forward("_cases", CaseRepository.case)
-    update_case = forward("_cases", CaseRepository.update_case)
-    delete_case = forward("_cases", CaseRepository.delete_case)
-    add_participant = forward("_cases", CaseRepository.add_participant)
-    participants = forward("_cases", CaseRepository.participants)
-    participant = forward("_cases", CaseRepository.participant)
-    update_participant = forward("_cases", CaseRepository.update_participant)
-    delete_participant = forward("_cases", CaseRepository.delete_participant)
-    add_session = forward("_cases", CaseRepository.add_session)
-    sessions = forward("_cases", CaseRepository.sessions)
-    session = forward("_cases", CaseRepository.session)
-    update_session = forward("_cases", CaseRepository.update_session)
-    delete_session = forward("_cases", CaseRepository.delete_session)
+    add_case = forward("repos.cases", CaseRepository.add_case)
+    cases = forward("repos.cases", CaseRepository.cases)
+    case = forward("repos.cases", CaseRepository.case)
+    update_case = forward("repos.cases", CaseRepository.update_case)
+    delete_case = forward("repos.cases", CaseRepository.delete_case)
+    add_participant = forward("repos.cases", CaseRepository.add_participant)
+    participants = forward("repos.cases", CaseRepository.participants)
+    participant = forward("repos.cases", CaseRepository.participant)
+    update_participant = forward("repos.cases", CaseRepository.update_participant)
+    delete_participant = forward("repos.cases", CaseRepository.delete_participant)
+    add_session = forward("repos.cases", CaseRepository.add_session)
+    sessions = forward("repos.cases", CaseRepository.sessions)
+    session = forward("repos.cases", CaseRepository.session)
+    update_session = forward("repos.cases", CaseRepository.update_session)
+    delete_session = forward("repos.cases", CaseRepository.delete_session)
     case_folder = forward("kernel", Kernel.case_folder)
 
     # -- consent and protected words ------------------------------------------------------------
 
-    set_consent = forward("_consent", ConsentRepository.set_consent)
-    withdraw_consent = forward("_consent", ConsentRepository.withdraw_consent)
-    consent = forward("_consent", ConsentRepository.consent)
-    consents = forward("_consent", ConsentRepository.consents)
-    check_consent = forward("_consent", ConsentRepository.check_consent)
-    add_protected_word = forward("_consent", ConsentRepository.add_protected_word)
-    protected_words = forward("_consent", ConsentRepository.protected_words)
-    remove_protected_word = forward("_consent", ConsentRepository.remove_protected_word)
+    set_consent = forward("repos.consent", ConsentRepository.set_consent)
+    withdraw_consent = forward("repos.consent", ConsentRepository.withdraw_consent)
+    consent = forward("repos.consent", ConsentRepository.consent)
+    consents = forward("repos.consent", ConsentRepository.consents)
+    check_consent = forward("repos.consent", ConsentRepository.check_consent)
+    add_protected_word = forward("repos.consent", ConsentRepository.add_protected_word)
+    protected_words = forward("repos.consent", ConsentRepository.protected_words)
+    remove_protected_word = forward("repos.consent", ConsentRepository.remove_protected_word)
 
     # -- recordings -----------------------------------------------------------------------------
 
-    recordings = forward("_recordings", RecordingRepository.recordings)
-    recording = forward("_recordings", RecordingRepository.recording)
-    update_recording = forward("_recordings", RecordingRepository.update_recording)
-    delete_recording = forward("_recordings", RecordingRepository.delete_recording)
-    frame_times = forward("_recordings", RecordingRepository.frame_times)
-    media_path = forward("_recordings", RecordingRepository.media_path)
+    recordings = forward("repos.recordings", RecordingRepository.recordings)
+    recording = forward("repos.recordings", RecordingRepository.recording)
+    update_recording = forward("repos.recordings", RecordingRepository.update_recording)
+    delete_recording = forward("repos.recordings", RecordingRepository.delete_recording)
+    frame_times = forward("repos.recordings", RecordingRepository.frame_times)
+    media_path = forward("repos.recordings", RecordingRepository.media_path)
 
     # -- annotations ----------------------------------------------------------------------------
 
-    add_annotation = forward("_annotations", AnnotationRepository.add_annotation)
-    add_annotations = forward("_annotations", AnnotationRepository.add_annotations)
-    import_annotations = forward("_annotations", AnnotationRepository.import_annotations)
-    annotation_problems = forward("_annotations", AnnotationRepository.annotation_problems)
-    annotations = forward("_annotations", AnnotationRepository.annotations)
-    annotation = forward("_annotations", AnnotationRepository.annotation)
-    update_annotation = forward("_annotations", AnnotationRepository.update_annotation)
-    delete_annotation = forward("_annotations", AnnotationRepository.delete_annotation)
+    add_annotation = forward("repos.annotations", AnnotationRepository.add_annotation)
+    add_annotations = forward("repos.annotations", AnnotationRepository.add_annotations)
+    import_annotations = forward("repos.annotations", AnnotationRepository.import_annotations)
+    annotation_problems = forward("repos.annotations", AnnotationRepository.annotation_problems)
+    annotations = forward("repos.annotations", AnnotationRepository.annotations)
+    annotation = forward("repos.annotations", AnnotationRepository.annotation)
+    update_annotation = forward("repos.annotations", AnnotationRepository.update_annotation)
+    delete_annotation = forward("repos.annotations", AnnotationRepository.delete_annotation)
 
     # -- moments, stills, comments --------------------------------------------------------------
 
-    add_moment = forward("_moments", MomentRepository.add_moment)
-    moments = forward("_moments", MomentRepository.moments)
-    moment = forward("_moments", MomentRepository.moment)
-    update_moment = forward("_moments", MomentRepository.update_moment)
-    delete_moment = forward("_moments", MomentRepository.delete_moment)
-    stills = forward("_moments", MomentRepository.stills)
-    still = forward("_moments", MomentRepository.still)
-    still_path = forward("_moments", MomentRepository.still_path)
-    delete_still = forward("_moments", MomentRepository.delete_still)
-    add_comment = forward("_moments", MomentRepository.add_comment)
-    comments = forward("_moments", MomentRepository.comments)
-    comment = forward("_moments", MomentRepository.comment)
-    update_comment = forward("_moments", MomentRepository.update_comment)
-    delete_comment = forward("_moments", MomentRepository.delete_comment)
+    add_moment = forward("repos.moments", MomentRepository.add_moment)
+    moments = forward("repos.moments", MomentRepository.moments)
+    moment = forward("repos.moments", MomentRepository.moment)
+    update_moment = forward("repos.moments", MomentRepository.update_moment)
+    delete_moment = forward("repos.moments", MomentRepository.delete_moment)
+    stills = forward("repos.moments", MomentRepository.stills)
+    still = forward("repos.moments", MomentRepository.still)
+    still_path = forward("repos.moments", MomentRepository.still_path)
+    delete_still = forward("repos.moments", MomentRepository.delete_still)
+    add_comment = forward("repos.moments", MomentRepository.add_comment)
+    comments = forward("repos.moments", MomentRepository.comments)
+    comment = forward("repos.moments", MomentRepository.comment)
+    update_comment = forward("repos.moments", MomentRepository.update_comment)
+    delete_comment = forward("repos.moments", MomentRepository.delete_comment)
 
     # -- goals and measures -----------------------------------------------------------------------
 
-    add_goal = forward("_goals", GoalRepository.add_goal)
-    rate_goal = forward("_goals", GoalRepository.rate_goal)
-    goals = forward("_goals", GoalRepository.goals)
-    goal = forward("_goals", GoalRepository.goal)
-    update_goal = forward("_goals", GoalRepository.update_goal)
-    delete_goal = forward("_goals", GoalRepository.delete_goal)
-    delete_rating = forward("_goals", GoalRepository.delete_rating)
-    add_measure = forward("_goals", GoalRepository.add_measure)
-    measures = forward("_goals", GoalRepository.measures)
-    measure = forward("_goals", GoalRepository.measure)
-    update_measure = forward("_goals", GoalRepository.update_measure)
-    delete_measure = forward("_goals", GoalRepository.delete_measure)
-    measures_frame = forward("_goals", GoalRepository.measures_frame)
+    add_goal = forward("repos.goals", GoalRepository.add_goal)
+    rate_goal = forward("repos.goals", GoalRepository.rate_goal)
+    goals = forward("repos.goals", GoalRepository.goals)
+    goal = forward("repos.goals", GoalRepository.goal)
+    update_goal = forward("repos.goals", GoalRepository.update_goal)
+    delete_goal = forward("repos.goals", GoalRepository.delete_goal)
+    delete_rating = forward("repos.goals", GoalRepository.delete_rating)
+    add_measure = forward("repos.goals", GoalRepository.add_measure)
+    measures = forward("repos.goals", GoalRepository.measures)
+    measure = forward("repos.goals", GoalRepository.measure)
+    update_measure = forward("repos.goals", GoalRepository.update_measure)
+    delete_measure = forward("repos.goals", GoalRepository.delete_measure)
+    measures_frame = forward("repos.goals", GoalRepository.measures_frame)
 
     # -- audit log ------------------------------------------------------------------------------
 
-    audit_log = forward("_audit", AuditRepository.audit_log)
+    audit_log = forward("repos.audit", AuditRepository.audit_log)
 
     # -- backups, purge, retention ----------------------------------------------------------------
 
