@@ -29,8 +29,7 @@ from workbench.store import annotation_rules as rules
 from workbench.store import schema as t
 from workbench.store import values as checks
 from workbench.store.engine import store_scheme
-from workbench.store.kernel import Kernel, now, snapshot, utc
-from workbench.util import jsonable
+from workbench.store.kernel import Kernel, jsonable, now, snapshot, utc
 
 __all__ = ["AnnotationRepository", "ImportReport"]
 

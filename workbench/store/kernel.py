@@ -40,13 +40,14 @@ from workbench.model import Case
 from workbench.scheme import CodingScheme
 from workbench.store import schema as t
 from workbench.store.engine import BUSY_TIMEOUT_MS, WRITE, Database, open_database, read_only_error
-from workbench.util import jsonable
+from workbench.util import jsonable as util_jsonable
 
 __all__ = [
     "CONFIG_FILENAME",
     "DERIVED_KINDS",
     "Kernel",
     "as_kernel",
+    "jsonable",
     "now",
     "open_kernel",
     "snapshot",
@@ -92,6 +93,24 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
+
+
+def jsonable(value: Any) -> Any:
+    """:func:`workbench.util.jsonable`, except that a datetime is written as ``str()`` writes it.
+
+    ``2026-01-15 10:00:00+00:00``, not ISO's ``2026-01-15T10:00:00+00:00``: how the store has
+    always written times into the audit log's details and into annotations' extra columns, so
+    that entries written before and after read the same.
+    """
+    if isinstance(value, dt.datetime):
+        return str(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):  # a NumPy scalar (datetime64 too)
+        return jsonable(value.item())
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return util_jsonable(value)
 
 
 def snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
