@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import logging
 import threading
 import time
@@ -85,6 +86,33 @@ def test_pseudonym_must_be_unique_and_present(project: Project) -> None:
     with pytest.raises(NotFoundError, match="Did you mean 'Family A'"):
         project.case("Famly A")
     assert count(project, "cases") == 2 and project.case(a.id).version == 1
+
+
+def test_one_rule_names_a_case(project: Project) -> None:
+    """A Case or an int is an id; a text is a pseudonym if one matches exactly, else digits are an id;
+    digits that are one case's pseudonym and another's id are refused, naming both."""
+    a = project.add_case("Family A")
+    b = project.add_case(str(a.id + 1))  # its pseudonym is its own id: one case either way
+    assert project.case(str(a.id)) == a == project.case(a) == project.case(a.id)
+    assert project.case(str(b.id)) == b
+    c = project.add_case(str(a.id))  # the pseudonym of c is the id of a
+    with pytest.raises(StoreError, match=rf"'{a.id}' is the pseudonym of case {c.id} and the id of case {a.id} "
+                                         r"\('Family A'\)"):  # fmt: skip
+        project.case(str(a.id))
+    assert project.case(a.id) == a and project.case(c.id) == c  # an int is always an id
+    with pytest.raises(NotFoundError, match=r"Expected an existing case id or pseudonym, but got '4242'\."):
+        project.case("4242")
+    assert [g.case_id for g in [project.add_goal("Family A", "Calmer mornings")]] == [a.id]  # every method
+
+
+def test_project_methods_keep_their_signature_and_docstring(project: Project) -> None:
+    """Project's methods forward to the store's repositories: help() and inspect still see the real thing."""
+    assert list(inspect.signature(Project.add_case).parameters) == [
+        "self", "pseudonym", "real_name", "helping_question", "guider"]  # fmt: skip
+    assert inspect.getdoc(Project.add_case).startswith("Add a case.")
+    assert list(inspect.signature(project.add_annotation).parameters)[:2] == ["recording", "actor"]
+    assert inspect.signature(Project.annotation).return_annotation == "Annotation"
+    assert "Project" in repr(project) and workbench.Project is Project and workbench.open_project is open_project
 
 
 def test_participants(project: Project) -> None:
