@@ -35,7 +35,7 @@ import numpy as np
 
 from workbench.batch import DEFAULT_TASKS, TASKS, AnnotationInput, run_batch
 from workbench.media.synth import write_numbered_video
-from workbench.store import open_project
+from workbench.project import open_project
 
 
 def build(folder: Path, films: Path, n: int, seconds: float, size: tuple[int, int]) -> None:

@@ -57,8 +57,8 @@ def _reads(folder: Path) -> None:
     """Each report kind's data, asked for what its notebook shows, with its SELECTs counted (annotations apart)."""
     import sqlalchemy as sa
 
+    from workbench.project import Project, open_project
     from workbench.report.data import MicroAnalysis, ReportData, Research, Supervision, Verp
-    from workbench.store import Project, open_project
 
     counts = {"select": 0, "annotations": 0}
 
@@ -157,7 +157,7 @@ def main(folder: Path | None = None) -> None:
               f"{pack.path.stat().st_size / 1e6:.1f} MB")
         import cv2
 
-        from workbench.store import open_project
+        from workbench.project import open_project
 
         with open_project(folder) as project:
             still = project.still_path(project.stills()[0])

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from workbench.cli import main
 from workbench.errors import StoreError
 from workbench.model import Case, Recording
-from workbench.store import Project, open_project, restore_backup
+from workbench.project import Project, open_project
+from workbench.store import restore_backup
 from workbench.store.backup import find_pg_tool, read_manifest
 
 

@@ -48,7 +48,7 @@ from workbench.cli import main
 from workbench.errors import NotFoundError, StoreError, WorkbenchError
 from workbench.media import decode_frame_number, motion_energy
 from workbench.media.synth import write_numbered_video
-from workbench.store import open_project
+from workbench.project import open_project
 
 FPS = 25
 FILMS = {  # label -> (seconds, audio)

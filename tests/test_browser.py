@@ -37,7 +37,7 @@ from tests.fixtures.browser import (
     wait_until,
 )
 from workbench.errors import NotFoundError
-from workbench.store import Project
+from workbench.project import Project
 
 pytestmark = pytest.mark.browser
 

@@ -52,7 +52,7 @@ from tests.fixtures.browser import (
 from tests.fixtures.videos import WrittenVideo
 from workbench.analysis.agreement import match_events
 from workbench.charts import PLAYHEAD_COLOUR
-from workbench.store import Project
+from workbench.project import Project
 
 pytestmark = pytest.mark.browser
 

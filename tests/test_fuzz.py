@@ -477,7 +477,7 @@ def test_fuzz_absurd_rates_and_timestamps() -> None:
 
 
 def test_fuzz_add_recording_writes_nothing_on_failure(video_seeds: dict[str, bytes], tmp_path: Path) -> None:
-    from workbench.store import open_project
+    from workbench.project import open_project
 
     project = open_project(tmp_path / "p", create=True, coder="fuzz")
     session = project.add_session(project.add_case("Family A"), "filming", "2026-01-01")

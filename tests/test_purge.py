@@ -24,7 +24,8 @@ from tests.test_backup import fill
 from workbench.cli import main
 from workbench.errors import ConsentError
 from workbench.media.synth import write_numbered_video
-from workbench.store import Project, open_project, restore_backup
+from workbench.project import Project, open_project
+from workbench.store import restore_backup
 from workbench.store.backup import _conninfo, find_pg_tool
 
 PSEUDONYM = "Quokka Zebedee"

@@ -24,7 +24,8 @@ from workbench.batch import run_batch
 from workbench.cli import main
 from workbench.errors import DatabaseInUseError, NotFoundError
 from workbench.media.synth import write_numbered_video
-from workbench.store import Project, open_project, purge, restore_backup
+from workbench.project import Project, open_project
+from workbench.store import purge, restore_backup
 
 PSEUDONYM = "Quokka Zebedee"
 REAL_NAME = "Ines Xandervelt"  # a short part (4 letters): searched as a whole word in raw bytes

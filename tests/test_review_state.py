@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench.store import Project
+from workbench.project import Project
 from workbench.ui.controller import Review
 
 

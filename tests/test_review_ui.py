@@ -62,7 +62,7 @@ from tests.fixtures.browser import (
     wait_until,
 )
 from tests.test_browser_more import _record_errors, ours
-from workbench.store import Project
+from workbench.project import Project
 
 pytestmark = pytest.mark.browser
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import logging
 import threading
 import time
@@ -33,10 +34,11 @@ from workbench.errors import (
     SchemaVersionError,
     StoreError,
 )
-from workbench.model import AgeBand, CommentStatus, Recording, Role, SessionKind
+from workbench.model import AgeBand, Annotation, CommentStatus, Recording, Role, SessionKind
+from workbench.project import Project, open_project
 from workbench.scheme import default_scheme, scheme_from_dict
-from workbench.store import Project, alembic_config, open_project
-from workbench.store.project import _pack_times, _unpack_times
+from workbench.store import alembic_config
+from workbench.store.recordings import pack_times, unpack_times
 from workbench.store.schema import metadata
 
 HEAD = "0003"
@@ -84,6 +86,33 @@ def test_pseudonym_must_be_unique_and_present(project: Project) -> None:
     with pytest.raises(NotFoundError, match="Did you mean 'Family A'"):
         project.case("Famly A")
     assert count(project, "cases") == 2 and project.case(a.id).version == 1
+
+
+def test_one_rule_names_a_case(project: Project) -> None:
+    """A Case or an int is an id; a text is a pseudonym if one matches exactly, else digits are an id;
+    digits that are one case's pseudonym and another's id are refused, naming both."""
+    a = project.add_case("Family A")
+    b = project.add_case(str(a.id + 1))  # its pseudonym is its own id: one case either way
+    assert project.case(str(a.id)) == a == project.case(a) == project.case(a.id)
+    assert project.case(str(b.id)) == b
+    c = project.add_case(str(a.id))  # the pseudonym of c is the id of a
+    with pytest.raises(StoreError, match=rf"'{a.id}' is the pseudonym of case {c.id} and the id of case {a.id} "
+                                         r"\('Family A'\)"):  # fmt: skip
+        project.case(str(a.id))
+    assert project.case(a.id) == a and project.case(c.id) == c  # an int is always an id
+    with pytest.raises(NotFoundError, match=r"Expected an existing case id or pseudonym, but got '4242'\."):
+        project.case("4242")
+    assert [g.case_id for g in [project.add_goal("Family A", "Calmer mornings")]] == [a.id]  # every method
+
+
+def test_project_methods_keep_their_signature_and_docstring(project: Project) -> None:
+    """Project's methods forward to the store's repositories: help() and inspect still see the real thing."""
+    assert list(inspect.signature(Project.add_case).parameters) == [
+        "self", "pseudonym", "real_name", "helping_question", "guider"]  # fmt: skip
+    assert inspect.getdoc(Project.add_case).startswith("Add a case.")
+    assert list(inspect.signature(project.add_annotation).parameters)[:2] == ["recording", "actor"]
+    assert inspect.signature(Project.annotation).return_annotation == "Annotation"
+    assert "Project" in repr(project) and workbench.Project is Project and workbench.open_project is open_project
 
 
 def test_participants(project: Project) -> None:
@@ -209,12 +238,12 @@ def test_add_recording_refuses_bad_files(project: Project, tmp_path: Path) -> No
 
 def test_frame_times_pack_small_and_exact(rng: np.random.Generator) -> None:
     hour = np.arange(90_000, dtype=np.int64) * 40  # one hour at a constant 25 fps
-    blob = _pack_times(hour)
+    blob = pack_times(hour)
     assert len(blob) < 2_000  # raw: 720 000 bytes
-    assert np.array_equal(_unpack_times(blob), hour)
+    assert np.array_equal(unpack_times(blob), hour)
     vfr = np.cumsum(rng.integers(25, 45, size=10_000)).astype(np.int64)  # phone-like variable rate
-    assert np.array_equal(_unpack_times(_pack_times(vfr)), vfr)
-    assert _unpack_times(_pack_times([])).size == 0
+    assert np.array_equal(unpack_times(pack_times(vfr)), vfr)
+    assert unpack_times(pack_times([])).size == 0
 
 
 # -- annotations -----------------------------------------------------------------------------
@@ -224,14 +253,16 @@ def test_add_annotation_and_read_back(project_recording: tuple[Project, Recordin
     project, rec = project_recording
     a = project.add_annotation(rec, "child", "initiative-nonverbal", 1200)
     b = project.add_annotation(rec.id, "parent", "returning-eye-contact", 1500, 1900, coder="anna", note="nice")
+    assert isinstance(b, Annotation) and project.annotation(b.id) == b  # the record, as stored
     table = project.annotations(rec)
     assert isinstance(table, AnnotationTable) and table.scheme == project.scheme
     rows = table.records()
-    assert [r["id"] for r in rows] == [a, b]
+    assert [r["id"] for r in rows] == [a.id, b.id]
     assert rows[0]["offset_ms"] == 1200 and rows[0]["coder"] == "tester"  # point event; project's coder
     assert (rows[1]["coder"], rows[1]["note"], rows[1]["version"]) == ("anna", "nice", 1)
-    assert project.annotations(coder="anna").ids == (b,)
+    assert project.annotations(coder="anna").ids == (b.id,)
     one = project.annotation(b)
+    assert (one.onset_ms, one.offset_ms, one.version, one.recording_id, one.is_point) == (1500, 1900, 1, rec.id, False)
     assert (one["onset_ms"], one["offset_ms"], one["version"], one["recording_id"]) == (1500, 1900, 1, rec.id)
 
 
@@ -309,7 +340,7 @@ def test_reading_annotations_column_wise_gives_the_checked_table(
     """Reading builds the table column by column when the rows need no row-by-row check; it must be the
     very table the row-by-row path (AnnotationTable's own validation) gives, and fall back to that path
     for rows the database's constraints do not vouch for."""
-    import workbench.store.project as store_module
+    import workbench.store.annotations as store_module
 
     project, rec = project_recording
     project.add_annotations(rec, AnnotationTable(_rows(400, rng)))
@@ -479,17 +510,17 @@ def test_versions_and_conflicts_across_connections(
 ) -> None:
     project, rec = project_recording
     other = reopen()  # a second Project: its own engine and connections
-    aid = project.add_annotation(rec, "child", "waiting", 100, 300)
+    aid = project.add_annotation(rec, "child", "waiting", 100, 300).id
     assert other.annotation(aid)["version"] == 1
 
-    assert other.update_annotation(aid, expected_version=1, note="theirs") == 2
+    assert other.update_annotation(aid, expected_version=1, note="theirs").version == 2
     with pytest.raises(ConflictError) as err:
         project.update_annotation(aid, expected_version=1, note="mine")
     assert str(err.value) == (
         f"annotation {aid} was changed by someone else (version 2, you edited version 1); reload and edit again."
     )
     assert project.annotation(aid)["note"] == "theirs"  # nothing overwritten
-    assert project.update_annotation(aid, expected_version=2, note="mine") == 3
+    assert project.update_annotation(aid, expected_version=2, note="mine").version == 3
     assert other.annotations(rec).records()[0]["version"] == 3
 
     with pytest.raises(ConflictError, match="version 3, you edited version 2"):
@@ -512,8 +543,8 @@ def test_versions_and_conflicts_across_connections(
 
 def test_update_annotation_is_validated(project_recording: tuple[Project, Recording]) -> None:
     project, rec = project_recording
-    point = project.add_annotation(rec, "child", "initiative-verbal", 100)
-    assert project.update_annotation(point, onset_ms=700) == 2
+    point = project.add_annotation(rec, "child", "initiative-verbal", 100).id
+    assert project.update_annotation(point, onset_ms=700).version == 2
     moved = project.annotation(point)
     assert (moved["onset_ms"], moved["offset_ms"]) == (700, 700)  # a point event stays a point event
     with pytest.raises(AnnotationError, match="field 'code'"):
@@ -872,7 +903,7 @@ def test_memory_project(store_video: Path) -> None:
         assert folder is not None and (folder / "media").is_dir()
         case = project.add_case("Family A")
         rec = project.add_recording(project.add_session(case, "filming", "2026-01-01"), store_video)
-        assert project.add_annotation(rec, "child", "waiting", 100) == 1
+        assert project.add_annotation(rec, "child", "waiting", 100).id == 1
         assert project.annotations().coders == ("anna",)
         with project.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from tests.test_trust import _Coder  # a coder's process: edits on command, at a given instant
 from workbench.errors import ConflictError
 from workbench.model import Recording
-from workbench.store import Project
+from workbench.project import Project
 from workbench.store import schema as t
 
 #: Races per kind (versioned, unversioned) and backend.
@@ -46,7 +46,7 @@ def test_edits_race_the_same_way_on_both_backends(
     project_recording: tuple[Project, Recording], _project_target: tuple[str, Path], tmp_path: Path
 ) -> None:
     project, rec = project_recording
-    aid = project.add_annotation(rec, "child", "waiting", 100, 300)
+    aid = project.add_annotation(rec, "child", "waiting", 100, 300).id
     editors = {who: _Coder(_project_target, who, tmp_path / "registry") for who in ("anna", "ben")}
     outcomes: Counter[str] = Counter()
     try:
@@ -108,7 +108,7 @@ def test_an_edit_waits_for_a_pending_change_then_follows_the_rules(
 ) -> None:
     project, rec = project_recording
     other = reopen()
-    aid = project.add_annotation(rec, "child", "waiting", 100, 300)
+    aid = project.add_annotation(rec, "child", "waiting", 100, 300).id
     started, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_row, args=(other, aid, "theirs", started, release))
     holder.start()
@@ -117,7 +117,8 @@ def test_an_edit_waits_for_a_pending_change_then_follows_the_rules(
 
     def edit() -> None:
         try:
-            result["version"] = project.update_annotation(aid, expected_version=1 if versioned else None, note="mine")
+            edited = project.update_annotation(aid, expected_version=1 if versioned else None, note="mine")
+            result["version"] = edited.version
         except ConflictError as exc:
             result["conflict"] = str(exc)
 

@@ -34,7 +34,8 @@ import pytest
 from workbench.cli import main
 from workbench.errors import DatabaseGoneError, NotFoundError, ReadOnlyProjectError, StoreError
 from workbench.model import Recording
-from workbench.store import DB_FILENAME, open_project, restore_backup
+from workbench.project import open_project
+from workbench.store import DB_FILENAME, restore_backup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +85,7 @@ def test_a_replaced_database_is_refused_until_reopened(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 sys.path.insert(0, {root!r})
-from workbench.store import open_project
+from workbench.project import open_project
 project = open_project(sys.argv[1], coder="writer")
 case = project.add_case("Aster")
 n = 0
@@ -198,7 +199,7 @@ def test_a_read_only_project_opens_for_reading_and_refuses_every_edit(
 ) -> None:
     folder = read_only_project
     before = _sha(folder / DB_FILENAME)
-    with caplog.at_level(logging.WARNING, logger="workbench.store.project"):
+    with caplog.at_level(logging.WARNING, logger="workbench.store.kernel"):
         project = open_project(folder, coder="tester")
     opened = [r.getMessage() for r in caplog.records if "read-only" in r.getMessage()]
     assert opened == [

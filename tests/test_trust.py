@@ -38,8 +38,8 @@ import sqlalchemy as sa
 from workbench.annotations import AnnotationTable
 from workbench.errors import AnnotationError, ConflictError, FormatError, StoreError
 from workbench.model import Recording
+from workbench.project import Project, open_project
 from workbench.scheme import default_scheme, scheme_from_dict
-from workbench.store import Project, open_project
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Counts reported by the tests of this module (printed at the end of the module; see the report).
@@ -87,7 +87,7 @@ def _writer_child(target: tuple[str, Path], rid: int, start: int, ack: int, bulk
             os.write(ack, f"done {len(ids)}\n".encode())
         seq = start
         while not bulk:
-            aid = project.add_annotation(rid, "child", "waiting", seq % 2000, note=f"n{seq}")
+            aid = project.add_annotation(rid, "child", "waiting", seq % 2000, note=f"n{seq}").id
             os.write(ack, f"{seq} {aid}\n".encode())  # < PIPE_BUF: written whole or not at all
             seq += 1
     except BaseException:  # pragma: no cover - the parent sees the exit status
@@ -231,9 +231,8 @@ def _coder_loop(cfg: dict[str, Any]) -> None:
                 row = project.annotation(cmd["id"])
                 out = {"version": row["version"], "note": row["note"]}
             elif cmd["op"] == "edit":
-                out = {
-                    "version": project.update_annotation(cmd["id"], expected_version=cmd["version"], note=cmd["note"])
-                }
+                edited = project.update_annotation(cmd["id"], expected_version=cmd["version"], note=cmd["note"])
+                out = {"version": edited.version}
             elif cmd["op"] == "open_review":
                 from workbench.ui import Review
 
@@ -301,7 +300,7 @@ def test_two_coders_in_two_processes_never_overwrite_silently(
 ) -> None:
     project, rec = project_recording
     project.add_participant("Family A", "child", "child")
-    ids = [project.add_annotation(rec, "child", "waiting", 100 * i, coder="trainee") for i in range(5)]
+    ids = [project.add_annotation(rec, "child", "waiting", 100 * i, coder="trainee").id for i in range(5)]
     trainee = _Coder(_project_target, "trainee", tmp_path / "registry")
     supervisor = _Coder(_project_target, "supervisor", tmp_path / "registry")
     races = conflicts = 0
@@ -378,7 +377,7 @@ def test_annotations_outside_unknown_or_overlapping_are_refused_with_the_row(
         project.add_annotation(rec, "child", "dancing", 100)
     assert _dump(project) == before
 
-    first = project.add_annotation(rec, "child", "looking-interested", 100, 600)
+    first = project.add_annotation(rec, "child", "looking-interested", 100, 600).id
     with pytest.raises(AnnotationError) as err:
         project.add_annotation(rec, "child", "discordant-ignoring", 500, 900)
     text = str(err.value)
@@ -413,8 +412,8 @@ def test_annotations_outside_unknown_or_overlapping_are_refused_with_the_row(
 
 def test_stored_rows_that_break_the_rules_are_flagged(project_recording: tuple[Project, Recording]) -> None:
     project, rec = project_recording
-    a = project.add_annotation(rec, "child", "looking-interested", 100, 600)
-    b = project.add_annotation(rec, "child", "discordant-ignoring", 500, 900)  # fine: no exclusive group yet
+    a = project.add_annotation(rec, "child", "looking-interested", 100, 600).id
+    b = project.add_annotation(rec, "child", "discordant-ignoring", 500, 900).id  # fine: no exclusive group yet
     project.add_annotation(rec, "parent", "waiting", 100)
     assert project.annotation_problems() == []
     project.set_scheme(_exclusive_scheme())
@@ -496,7 +495,7 @@ def test_audit_log_records_who_changed_what_and_when(
     monkeypatch.setenv("WORKBENCH_CODER", "kim")
     other = reopen(coder=None)  # the coder's identity from the environment
     assert other.coder == "kim"
-    aid = project.add_annotation(rec, "child", "waiting", 100)
+    aid = project.add_annotation(rec, "child", "waiting", 100).id
     other.update_annotation(aid, expected_version=1, note="seen", onset_ms=150)
     project.update_case(project.case("Family A"), real_name="Jane Secret")
     other.delete_annotation(aid)

@@ -26,16 +26,18 @@ from workbench.errors import (
 
 if TYPE_CHECKING:
     from workbench.annotations import AnnotationTable
+    from workbench.project import Project, open_project
     from workbench.scheme import CodingScheme, default_scheme, load_scheme
-    from workbench.store import Project
 
 # Imported on first use, so that light entry points (the Jupyter server extension, the CLI's
 # --help) do not pay for pandas.
 _LAZY = {
     "AnnotationTable": "workbench.annotations",
     "CodingScheme": "workbench.scheme",
+    "Project": "workbench.project",
     "default_scheme": "workbench.scheme",
     "load_scheme": "workbench.scheme",
+    "open_project": "workbench.project",
 }
 
 __version__ = "0.1.0"
@@ -48,6 +50,7 @@ __all__ = [
     "FormatError",
     "MediaError",
     "NotFoundError",
+    "Project",
     "SchemaVersionError",
     "SchemeError",
     "StoreError",
@@ -57,16 +60,6 @@ __all__ = [
     "load_scheme",
     "open_project",
 ]
-
-
-def open_project(path_or_url: Any, create: bool = False, **kwargs: Any) -> Project:
-    """Open (or with ``create=True`` create) a project folder or database URL.
-
-    See :func:`workbench.store.open_project` for the parameters.
-    """
-    from workbench.store import open_project as _open
-
-    return _open(path_or_url, create=create, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

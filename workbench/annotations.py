@@ -36,7 +36,7 @@ from workbench.errors import AnnotationError
 if TYPE_CHECKING:
     from workbench.scheme import CodingScheme
 
-__all__ = ["COLUMNS", "AnnotationTable", "format_ms", "format_span"]
+__all__ = ["COLUMNS", "AnnotationTable", "format_ms", "format_span", "rows_of"]
 
 #: The fixed columns, in order; extras follow them.
 COLUMNS: tuple[str, ...] = (
@@ -118,7 +118,24 @@ def _as_optional_int(value: Any) -> int | None:
     return None if _is_missing(value) else _as_int_ms(value)
 
 
-def _records(data: Any) -> list[dict[str, Any]]:
+def rows_of(data: Any) -> list[dict[str, Any]]:
+    """The rows of anything :class:`AnnotationTable` accepts, as dicts, in the order given (not validated).
+
+    Parameters
+    ----------
+    data : DataFrame, mapping of columns, iterable of row mappings, AnnotationTable or None
+        The input.
+
+    Returns
+    -------
+    list of dict
+        One dict per row, with the input's own keys.
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is none of these, or a row is not a mapping.
+    """
     if data is None:
         return []
     if isinstance(data, AnnotationTable):
@@ -173,7 +190,7 @@ class AnnotationTable:
         actors: Collection[str] | None = None,
         source: str | None = None,
     ) -> None:
-        rows = _records(data)
+        rows = rows_of(data)
         problems: list[str] = []
         clean: dict[str, list[Any]] = {c: [] for c in COLUMNS}
         extras: list[str] = []
@@ -272,13 +289,28 @@ class AnnotationTable:
             return cls.empty()
         frames = [t._df for t in tables if len(t)]
         df = pd.concat(frames, ignore_index=True) if frames else tables[0]._df
-        return cls._from_valid(df, tables[0]._scheme)
+        return cls.from_trusted(df, tables[0]._scheme)
 
     @classmethod
-    def _from_valid(cls, df: pd.DataFrame, scheme: CodingScheme | None) -> AnnotationTable:
-        """Wrap an already valid frame (internal: rows from this class's own output)."""
+    def from_trusted(cls, frame: pd.DataFrame, scheme: CodingScheme | None = None) -> AnnotationTable:
+        """Wrap rows that are valid already, without checking them row by row (only sorting them).
+
+        For rows whose validity the caller vouches for: this class's own output, or the store's
+        rows, which the database's constraints and a check of whole columns hold to the same
+        rules (the store builds a table of thousands of rows this way in milliseconds). Anything
+        else, above all what a person or a file gave, goes through the constructor, which checks
+        every row and names each problem.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The fixed columns (:data:`COLUMNS`) with their dtypes as :meth:`to_dataframe` gives
+            them, then any extra columns.
+        scheme : CodingScheme, optional
+            The scheme the codes are known to be in.
+        """
         new = object.__new__(cls)
-        df = df.sort_values(_SORT, kind="mergesort", na_position="first").reset_index(drop=True)
+        df = frame.sort_values(_SORT, kind="mergesort", na_position="first").reset_index(drop=True)
         object.__setattr__(new, "_df", df)
         object.__setattr__(new, "_scheme", scheme)
         return new
@@ -385,13 +417,13 @@ class AnnotationTable:
                 continue
             values = [want] if isinstance(want, str | int) else list(want)
             mask &= self._df[col].isin(values)
-        return AnnotationTable._from_valid(self._df[mask], self._scheme)
+        return AnnotationTable.from_trusted(self._df[mask], self._scheme)
 
     def between(self, start_ms: int, end_ms: int) -> AnnotationTable:
         """Rows that overlap ``[start_ms, end_ms]`` (point events inside it included)."""
         df = self._df
         mask = (df["offset_ms"] >= start_ms) & (df["onset_ms"] <= end_ms)
-        return AnnotationTable._from_valid(df[mask], self._scheme)
+        return AnnotationTable.from_trusted(df[mask], self._scheme)
 
     def at(self, time_ms: int) -> AnnotationTable:
         """Rows active at ``time_ms`` (states covering it, points exactly at it)."""
@@ -399,11 +431,11 @@ class AnnotationTable:
 
     def points(self) -> AnnotationTable:
         """Only the point events."""
-        return AnnotationTable._from_valid(self._df[self.is_point], self._scheme)
+        return AnnotationTable.from_trusted(self._df[self.is_point], self._scheme)
 
     def states(self) -> AnnotationTable:
         """Only the state events (offset after onset)."""
-        return AnnotationTable._from_valid(self._df[~self.is_point], self._scheme)
+        return AnnotationTable.from_trusted(self._df[~self.is_point], self._scheme)
 
     def with_rows(self, rows: Any) -> AnnotationTable:
         """A new table with ``rows`` (validated like the constructor's input) added."""
@@ -413,7 +445,7 @@ class AnnotationTable:
     def drop_ids(self, ids: Iterable[int]) -> AnnotationTable:
         """A new table without the rows whose id is in ``ids``."""
         drop = set(ids)
-        return AnnotationTable._from_valid(self._df[~self._df["id"].isin(drop)], self._scheme)
+        return AnnotationTable.from_trusted(self._df[~self._df["id"].isin(drop)], self._scheme)
 
     def replace(self, row_id: int, **changes: Any) -> AnnotationTable:
         """A new table where the row with id ``row_id`` has ``changes`` applied (re-validated)."""
@@ -439,4 +471,4 @@ class AnnotationTable:
 
 def _restore(df: pd.DataFrame, scheme: CodingScheme | None) -> AnnotationTable:
     """Unpickle an :class:`AnnotationTable` (its rows were valid when it was pickled)."""
-    return AnnotationTable._from_valid(df, scheme)
+    return AnnotationTable.from_trusted(df, scheme)

@@ -24,7 +24,7 @@ from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.model import Case
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = ["main", "notebooks_dir"]
 
@@ -50,8 +50,8 @@ def _out(text: str = "") -> None:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from workbench.project import open_project
     from workbench.scheme import load_scheme
-    from workbench.store import open_project
 
     scheme = load_scheme(args.scheme) if args.scheme else None
     with open_project(args.project, create=True, scheme=scheme) as project:
@@ -82,7 +82,7 @@ def _next_steps(project: str) -> list[str]:
 
 
 def _summary(project_path: str) -> list[str]:
-    from workbench.store import open_project
+    from workbench.project import open_project
 
     lines = []
     with open_project(project_path) as project:
@@ -166,9 +166,9 @@ def _export_demo_report(folder: Path, *, force: bool = False) -> None:
     A report already there is kept unless ``force``.
     """
     from workbench.demo import DEMO_REPORT
+    from workbench.project import open_project
     from workbench.report import build
     from workbench.report.pdf import find_chromium
-    from workbench.store import open_project
 
     formats = ["html", "pdf"]
     try:
@@ -255,7 +255,7 @@ def _read_any(path: Path, scheme: object) -> object:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from workbench.store import open_project
+    from workbench.project import open_project
 
     path = Path(args.file)
     mode = "replace" if args.replace else "append" if args.append else "new"
@@ -281,8 +281,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import tempfile
 
     from workbench import io
+    from workbench.project import open_project
     from workbench.report.privacy import Scrubber, annotation_texts
-    from workbench.store import open_project
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -354,7 +354,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _open_for(args: argparse.Namespace) -> object:
-    from workbench.store import open_project
+    from workbench.project import open_project
 
     folder = getattr(args, "folder", None)
     if folder and "://" in args.project:
@@ -392,9 +392,8 @@ def _cmd_purge(args: argparse.Namespace) -> int:
             _out(f"Finishing {len(pending)} interrupted purge(s) first (case id {', '.join(map(str, pending))}).")
             reports += project.finish_purges(wait_s=args.wait)
         if args.case is not None:
-            key: int | str = int(args.case) if args.case.isdigit() else args.case
             try:
-                case = project.case(key)
+                case = project.case(args.case)  # the store's one rule: a pseudonym, else digits as an id
             except NotFoundError:
                 if not reports:
                     raise
@@ -433,15 +432,11 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def _case_arg(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
-
-
 def _consent_lines(project: Project, case: Case, where: str) -> list[str]:
     """One case's consent: what it allows, who may see, until when, and which exports it allows today."""
     from workbench.errors import ConsentError
     from workbench.model import CONSENT_PURPOSES
-    from workbench.store.project import consent_hint
+    from workbench.store import consent_hint
 
     found = project.consent(case)
     head = f"case {case.pseudonym} (id {case.id})"
@@ -475,7 +470,7 @@ def _cmd_consent_set(args: argparse.Namespace) -> int:
     import datetime as dt
 
     with _open_for(args) as project:  # type: ignore[attr-defined]
-        case = project.case(_case_arg(args.case))
+        case = project.case(args.case)
         current = project.consent(case)
         try:
             found = project.set_consent(
@@ -501,7 +496,7 @@ def _cmd_consent_set(args: argparse.Namespace) -> int:
 
 def _cmd_consent_show(args: argparse.Namespace) -> int:
     with _open_for(args) as project:  # type: ignore[attr-defined]
-        cases = [project.case(_case_arg(args.case))] if args.case else project.cases()
+        cases = [project.case(args.case)] if args.case else project.cases()
         if not cases:
             _out("The project has no cases.")
         for case in cases:
@@ -512,7 +507,7 @@ def _cmd_consent_show(args: argparse.Namespace) -> int:
 
 def _cmd_consent_withdraw(args: argparse.Namespace) -> int:
     with _open_for(args) as project:  # type: ignore[attr-defined]
-        case = project.case(_case_arg(args.case))
+        case = project.case(args.case)
         if not args.yes and sys.stdin.isatty():
             answer = input(f"Withdraw the consent of case {case.pseudonym!r}: no export of it will be allowed? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):

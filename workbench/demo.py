@@ -36,7 +36,7 @@ from workbench.annotations import AnnotationTable
 
 if TYPE_CHECKING:
     from workbench.model import Recording
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "CONFUSIONS",
@@ -489,7 +489,7 @@ def build_demo(folder: str | Path, *, seed: int = 7) -> Project:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from workbench.store import open_project
+    from workbench.project import open_project
 
     folder = Path(folder)
     if (folder / "workbench.db").exists():

@@ -1,5 +1,5 @@
-"""Domain records: cases, participants, sessions, recordings, moments, stills,
-comments, goals and measures.
+"""Domain records: cases, participants, sessions, recordings, annotations, moments,
+stills, comments, goals and measures.
 
 Records are frozen dataclasses returned by the store. Each stored record has an
 ``id`` and a ``version`` (incremented on every update: the store refuses an
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 __all__ = [
     "CONSENT_PURPOSES",
     "AgeBand",
+    "Annotation",
     "Case",
     "Comment",
     "CommentStatus",
@@ -162,6 +163,53 @@ class Recording:
     codec: str = ""
     label: str = ""
     version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """One stored annotation: who (``actor``) did what (``code``) from ``onset_ms`` to ``offset_ms``.
+
+    What :meth:`Project.annotation <workbench.project.Project.annotation>`,
+    ``add_annotation`` and ``update_annotation`` return; many annotations at once come as an
+    :class:`~workbench.annotations.AnnotationTable`. A point event has ``offset_ms == onset_ms``.
+    ``extras`` holds the extra columns stored with the row (e.g. BORIS modifiers); ``version`` is
+    what an edit passes as ``expected_version``.
+
+    It also reads like the mapping ``annotation()`` returned before it had a record type:
+    ``a["note"]`` is ``a.note``, and an extra column is found by its name (``a["modifier"]``).
+
+    Examples
+    --------
+    >>> a = Annotation(id=7, recording_id=1, actor="child", code="waiting", onset_ms=500, offset_ms=500)
+    >>> a.is_point, a["code"]
+    (True, 'waiting')
+    """
+
+    id: int
+    recording_id: int
+    actor: str
+    code: str
+    onset_ms: int
+    offset_ms: int
+    coder: str = ""
+    note: str = ""
+    extras: dict[str, Any] = field(default_factory=dict, hash=False)
+    version: int = 1
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def is_point(self) -> bool:
+        """Whether it is a point event (``offset_ms == onset_ms``)."""
+        return self.offset_ms == self.onset_ms
+
+    def __getitem__(self, key: str) -> Any:
+        if key != "extras" and key in self.__dataclass_fields__:
+            return getattr(self, key)
+        try:
+            return self.extras[key]
+        except KeyError:
+            raise KeyError(f"Expected a field or extra column of annotation {self.id}, but got {key!r}.") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,8 +42,8 @@ Where the parts live
   the registry (:data:`TASKS`, :func:`register_task`);
 - :mod:`workbench.batch.plan`: what a batch reads from the project (:class:`~workbench.batch.plan.BatchProject`,
   the few methods it calls), one job per result, and each result's key;
-- :mod:`workbench.batch.results`: the results store: files and ``index.json`` under ``results/``,
-  :func:`forget_results`;
+- :mod:`workbench.store.results`: the results store, files and ``index.json`` under ``results/``, and
+  :func:`forget_results` (persistence: the store keeps it, so that a purge removes a case's results);
 - :mod:`workbench.batch.runner`: running jobs in this process or on Dask, and the progress bar;
 - :mod:`workbench.batch.report`: :class:`JobResult` and :class:`BatchReport`;
 - here: the entry points, which put them together.
@@ -74,17 +74,6 @@ import pandas as pd
 
 from workbench.batch.plan import BatchProject, Job, annotation_rows, plan, recording_names, select_recordings
 from workbench.batch.report import BatchReport, JobResult
-from workbench.batch.results import (
-    RESULTS_DIR,
-    Result,
-    ResultIndex,
-    forget_results,
-    prune_stored,
-    read_stored,
-    results_root,
-    stored_file,
-    write_result,
-)
 from workbench.batch.runner import SYNC_SCHEDULERS as SYNC_SCHEDULERS  # public in workbench.batch before the split
 from workbench.batch.runner import check_scheduler, describe, open_runner, progress_bar
 from workbench.batch.tasks import (
@@ -99,6 +88,17 @@ from workbench.batch.tasks import (
 )
 from workbench.errors import NotFoundError, WorkbenchError
 from workbench.model import Recording
+from workbench.store.results import (
+    RESULTS_DIR,
+    Result,
+    ResultIndex,
+    forget_results,
+    prune_stored,
+    read_stored,
+    results_root,
+    stored_file,
+    write_result,
+)
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -131,9 +131,9 @@ ProjectArg = BatchProject | str | os.PathLike[str]
 def _opened(project: ProjectArg) -> Iterator[BatchProject]:
     """The project itself, or the project folder opened for the time of the block."""
     if isinstance(project, str | os.PathLike):
-        from workbench.store import open_project
+        from workbench.store import open_store  # the store is all a batch reads
 
-        with open_project(project) as opened:
+        with open_store(project) as opened:
             yield opened
     else:
         yield project
@@ -154,7 +154,7 @@ def run_batch(
     Parameters
     ----------
     project : Project, str or path
-        An open :class:`~workbench.store.Project` (it must have a folder), or a project folder.
+        An open :class:`~workbench.project.Project` (it must have a folder), or a project folder.
     tasks : str, Task or iterable of them
         Names in :data:`TASKS` (``"probe"``, ``"thumbnails"``, ``"motion_energy"``,
         ``"contingency"``, ``"sequential"``, and any registered) or :class:`Task` objects.

@@ -43,7 +43,7 @@ __all__ = [
 
 @runtime_checkable
 class BatchProject(Protocol):
-    """What the batch reads from a project: the few methods of :class:`~workbench.store.Project` it calls.
+    """What the batch reads from a project: the few methods of :class:`~workbench.project.Project` it calls.
 
     Any object with these works (a project, a read-only view of one, a test double); the batch never
     writes to it.

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.annotations import AnnotationTable
-from workbench.batch.results import Result
 from workbench.scheme import CodingScheme
+from workbench.store.results import Result
 
 __all__ = [
     "DEFAULT_TASKS",

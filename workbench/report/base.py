@@ -27,7 +27,7 @@ from workbench.report.stills import still_image
 if TYPE_CHECKING:
     import altair as alt
 
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "KIND_LABELS",
@@ -50,12 +50,7 @@ KIND_LABELS: dict[str, str] = {
 
 
 def resolve_case(project: Project, case: Case | int | str) -> Case:
-    """A case by record, id, pseudonym or id given as text (``"2"``)."""
-    if isinstance(case, str) and case.strip().isdigit():
-        try:
-            return project.case(int(case))
-        except NotFoundError:
-            pass  # a pseudonym made of digits
+    """A case by record, id, pseudonym or id given as text (``"2"``): the store's one rule (:meth:`Project.case`)."""
     return project.case(case)
 
 

@@ -43,8 +43,8 @@ from workbench.report.show import COVER_MIME
 from workbench.util import jsonable, sha256_bytes, slug
 
 if TYPE_CHECKING:
+    from workbench.project import Project
     from workbench.report.pdf import PdfPrinter
-    from workbench.store import Project
 
 __all__ = ["FORMATS", "KINDS", "OWN_PARAMETERS", "ReportResult", "build", "check_parameters", "normalise_kind",
            "template_parameters", "template_path"]
@@ -205,7 +205,7 @@ class ReportResult:
 
 def _project_location(project: Project | str | os.PathLike[str]) -> tuple[str, Path | None, Project | None]:
     """(what the report kernel opens, the project folder, a Project we opened and must close)."""
-    from workbench.store import Project, open_project
+    from workbench.project import Project, open_project
 
     if isinstance(project, Project):
         url = project.url
@@ -328,7 +328,7 @@ def build(
         ``"html"``, ``"pdf"`` or both (``"html,pdf"``).
     out_dir : path, optional
         Where to write (default: the case's ``PROJECT/reports/case-<id>/``, which
-        :meth:`~workbench.store.Project.purge_case` removes with the case; research
+        :meth:`~workbench.project.Project.purge_case` removes with the case; research
         reports across cases: ``PROJECT/reports/``).
     params : mapping, optional
         More notebook parameters (e.g. ``{"duration_min": 60, "trainee": "anna"}``).
@@ -390,7 +390,7 @@ def build(
     formats = _formats(to)
     when = _generated(generated_at)
     location, folder, opened = _project_location(project)
-    from workbench.store import Project, open_project
+    from workbench.project import Project, open_project
 
     store = project if isinstance(project, Project) else (opened or open_project(location))
     try:

@@ -18,8 +18,8 @@ VERP supervisor or facilitator: the same use as a supervision record, so it need
 (in an accreditation pack, ``accreditation`` too, as everything in the pack does).
 
 The purposes are :data:`workbench.model.CONSENT_PURPOSES`; consent is recorded with
-``workbench consent set`` or :meth:`Project.set_consent <workbench.store.Project.set_consent>`, and
-checked by :meth:`Project.check_consent <workbench.store.Project.check_consent>`, whose refusal
+``workbench consent set`` or :meth:`Project.set_consent <workbench.project.Project.set_consent>`, and
+checked by :meth:`Project.check_consent <workbench.project.Project.check_consent>`, whose refusal
 names the case, the use, what its record allows and how to record consent.
 """
 
@@ -34,7 +34,7 @@ from workbench.errors import ConsentError
 
 if TYPE_CHECKING:
     from workbench.model import Case, Consent
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "FILM_PURPOSES",

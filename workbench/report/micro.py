@@ -24,7 +24,7 @@ from workbench.report.show import fmt_ms, table_html
 if TYPE_CHECKING:
     import altair as alt
 
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = ["MicroAnalysis", "Verp"]
 

@@ -40,8 +40,8 @@ from workbench.report.stills import still_image
 from workbench.util import sha256_bytes, slug
 
 if TYPE_CHECKING:
+    from workbench.project import Project
     from workbench.report.build import ReportResult
-    from workbench.store import Project
 
 __all__ = [
     "METRICS",
@@ -334,9 +334,9 @@ def build_pack(
     """
     import time
 
+    from workbench.project import Project, open_project
     from workbench.report.build import _generated, _project_location, build
     from workbench.report.privacy import Scrubber, record_texts
-    from workbench.store import Project, open_project
 
     t0 = time.perf_counter()
     when = _generated(generated_at)

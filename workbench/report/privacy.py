@@ -3,7 +3,7 @@ films and handouts.
 
 The protected terms come from the project (:func:`protected_terms`): every real name the store holds
 (cases' and participants'), split into its parts; the project's word list ("never export": a
-school, a street; :meth:`~workbench.store.Project.add_protected_word`); and paths (the project
+school, a street; :meth:`~workbench.project.Project.add_protected_word`); and paths (the project
 folder, the home and working folders, stored media and still paths and file names, the original
 file names of the films). The matching itself is :mod:`workbench.deidentify` (pure text).
 
@@ -46,7 +46,7 @@ from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.model import Case
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = [
     "DeidentificationError",

@@ -26,7 +26,7 @@ from workbench.report.base import KIND_LABELS, ReportData, frame_of, resolve_cas
 if TYPE_CHECKING:
     import altair as alt
 
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = ["Research"]
 

@@ -13,7 +13,7 @@ from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.model import Still
-    from workbench.store import Project
+    from workbench.project import Project
 
 __all__ = ["StillImage", "still_image"]
 

@@ -20,7 +20,7 @@ A backup is a folder::
   that a purge can name the ones still holding a case. A restore keeps that list: the
   restored project lists the backup it came from, the backups its copy listed, and (with
   ``force``) those of the project it replaced. A SQLite backup folder is itself a
-  project folder: it opens with :func:`~workbench.store.open_project` (read it, or purge a
+  project folder: it opens with :func:`workbench.open_project` (read it, or purge a
   case inside it).
 - *Private.* Folders are created with mode 0700, files 0600.
 
@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import glob
-import hashlib
 import json
 import logging
 import os
@@ -48,16 +47,15 @@ import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from workbench.errors import StoreError
 from workbench.store import schema as t
-from workbench.store.project import _now, _utc
-
-if TYPE_CHECKING:
-    from workbench.store.project import Project
+from workbench.store.engine import DB_FILENAME
+from workbench.store.kernel import HasKernel, Kernel, as_kernel, now, open_kernel, utc
+from workbench.util import sha256_file
 
 __all__ = ["BackupEntry", "BackupInfo", "backup_project", "find_pg_tool", "list_backups", "restore_backup"]
 
@@ -67,9 +65,8 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = "vig-workbench-backup"
 FORMAT_VERSION = 1
-SQLITE_FILE = "workbench.db"
+SQLITE_FILE = DB_FILENAME
 PG_FILE = "database.dump"
-_CHUNK = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -104,14 +101,6 @@ class BackupEntry:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _private_dir(path: Path) -> None:
@@ -259,12 +248,12 @@ def _server_major(conn: sa.Connection) -> int:
 # -- backup --------------------------------------------------------------------------------------
 
 
-def backup_project(project: Project, out: str | os.PathLike[str]) -> BackupInfo:
+def backup_project(project: Kernel | HasKernel, out: str | os.PathLike[str]) -> BackupInfo:
     """Make a consistent copy of a project while it is in use.
 
     Parameters
     ----------
-    project : Project
+    project : Project, Store or Kernel
         The open project (SQLite file or in-memory, or PostgreSQL).
     out : str or path
         A new (or empty) folder for the backup.
@@ -285,27 +274,32 @@ def backup_project(project: Project, out: str | os.PathLike[str]) -> BackupInfo:
     ...     project.backup("backups/2026-11-26").files
     12
     """
+    kernel = as_kernel(project)
     out = Path(out).expanduser().resolve()
-    dialect = project.dialect
+    dialect = kernel.dialect
     if dialect not in ("sqlite", "postgresql"):
         raise StoreError(f"Expected a SQLite or PostgreSQL project to back up, but got {dialect}.")
-    made_at = _now()
+    made_at = now()
     with _part_folder(out) as part:
         if dialect == "sqlite":
             kind, db_name = "sqlite", SQLITE_FILE
-            revision, stored = _sqlite_snapshot(project, part / SQLITE_FILE)
+            revision, stored = _sqlite_snapshot(kernel, part / SQLITE_FILE)
         else:
             kind, db_name = "pg_dump", PG_FILE
-            revision, stored, schema = _pg_snapshot(project, part / PG_FILE)
-        files, missing = _copy_files(project, stored, part)
+            revision, stored, schema = _pg_snapshot(kernel, part / PG_FILE)
+        files, missing = _copy_files(kernel, stored, part)
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "kind": kind,
             "made_at": made_at.isoformat(),
-            "made_by": project.coder,
+            "made_by": kernel.coder,
             "schema_revision": revision,
-            "database": {"path": db_name, "sha256": _sha256(part / db_name), "bytes": (part / db_name).stat().st_size},
+            "database": {
+                "path": db_name,
+                "sha256": sha256_file(part / db_name),
+                "bytes": (part / db_name).stat().st_size,
+            },
             "files": files,
             "missing": missing,
             "external": sorted({s for s in stored if s and Path(s).is_absolute()}),
@@ -315,30 +309,31 @@ def backup_project(project: Project, out: str | os.PathLike[str]) -> BackupInfo:
         (part / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         (part / MANIFEST).chmod(0o600)
     total = manifest["database"]["bytes"] + sum(f["bytes"] for f in files)
-    if project.read_only:  # the copy is whole; only the project's own list of backups cannot learn of it
+    if kernel.read_only:  # the copy is whole; only the project's own list of backups cannot learn of it
         logger.warning(
             "The backup %s is complete, but the read-only project %s cannot record it in its list of backups.",
             out,
-            project.folder,
+            kernel.folder,
         )
     else:
-        with project._write() as conn:
+        with kernel.write() as conn:
             conn.execute(
                 sa.insert(t.backups).values(
-                    path=str(out), kind=kind, made_at=made_at, made_by=project.coder, bytes=total
+                    path=str(out), kind=kind, made_at=made_at, made_by=kernel.coder, bytes=total
                 )
             )
-            project._audit(conn, "backup", "project", None, None, {"path": str(out), "kind": kind, "files": len(files)})
+            details = {"path": str(out), "kind": kind, "files": len(files)}
+            kernel.audit(conn, "backup", "project", None, None, details)
     if missing:
         warnings.warn(
             f"The backup {out} lacks {len(missing)} file(s) its database refers to (deleted meanwhile?): "
             f"{', '.join(missing[:5])}.",
             stacklevel=3,
         )
-    return BackupInfo(out, kind, made_at, project.coder, revision, len(files), total, tuple(missing))
+    return BackupInfo(out, kind, made_at, kernel.coder, revision, len(files), total, tuple(missing))
 
 
-def _sqlite_snapshot(project: Project, dest: Path) -> tuple[str, list[str]]:
+def _sqlite_snapshot(project: Kernel, dest: Path) -> tuple[str, list[str]]:
     """Copy the database with SQLite's online backup API (one step: one consistent snapshot)."""
     with project.engine.connect() as conn:
         source = conn.connection.driver_connection
@@ -360,7 +355,7 @@ def _sqlite_snapshot(project: Project, dest: Path) -> tuple[str, list[str]]:
     return revision, stored
 
 
-def _pg_snapshot(project: Project, dest: Path) -> tuple[str, list[str], str]:
+def _pg_snapshot(project: Kernel, dest: Path) -> tuple[str, list[str], str]:
     """``pg_dump`` of the project's schema on a snapshot exported by a repeatable-read transaction."""
     url = project.engine.url
     with project.engine.connect() as conn:
@@ -385,7 +380,7 @@ def _pg_snapshot(project: Project, dest: Path) -> tuple[str, list[str], str]:
     return str(revision), stored, str(schema)
 
 
-def _copy_files(project: Project, stored: list[str], part: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def _copy_files(project: Kernel, stored: list[str], part: Path) -> tuple[list[dict[str, Any]], list[str]]:
     files: list[dict[str, Any]] = []
     missing: list[str] = []
     wanted = _referenced_files(stored)
@@ -399,7 +394,7 @@ def _copy_files(project: Project, stored: list[str], part: Path) -> tuple[list[d
             continue
         dest = part / rel
         _copy_private(src, dest)
-        files.append({"path": rel, "sha256": _sha256(dest), "bytes": dest.stat().st_size})
+        files.append({"path": rel, "sha256": sha256_file(dest), "bytes": dest.stat().st_size})
     return files, missing
 
 
@@ -408,13 +403,13 @@ def _glob(pattern: str) -> list[str]:
     return glob.glob(pattern)
 
 
-def list_backups(project: Project) -> list[BackupEntry]:
+def list_backups(project: Kernel | HasKernel) -> list[BackupEntry]:
     """The backups the workbench made of ``project`` (from its ``backups`` table), oldest first."""
-    with project._read() as conn:
+    with as_kernel(project).read() as conn:
         rows = conn.execute(sa.select(t.backups).order_by(t.backups.c.made_at, t.backups.c.id)).all()
     out = []
     for r in rows:
-        out.append(BackupEntry(r.id, Path(r.path), r.kind, _utc(r.made_at), r.made_by, int(r.bytes)))
+        out.append(BackupEntry(r.id, Path(r.path), r.kind, utc(r.made_at), r.made_by, int(r.bytes)))
     return out
 
 
@@ -448,7 +443,7 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
         p = folder / _safe_relative(entry["path"], str(folder / MANIFEST))
         if not p.is_file():
             bad.append(f"{entry['path']} (missing)")
-        elif _sha256(p) != entry["sha256"]:
+        elif sha256_file(p) != entry["sha256"]:
             bad.append(f"{entry['path']} (checksum differs)")
     if bad:
         raise StoreError(f"Expected an intact backup at {folder}, but: {', '.join(bad[:10])}. Nothing was restored.")
@@ -487,8 +482,6 @@ def restore_backup(
         If the backup is damaged (checked before anything is touched), the target already
         holds a project and ``force`` is false, or ``pg_restore`` is missing or fails.
     """
-    from workbench.store.project import DB_FILENAME, open_project
-
     src = Path(backup).expanduser().resolve()
     manifest = read_manifest(src)
     _verify(src, manifest)
@@ -522,7 +515,7 @@ def restore_backup(
         finally:
             tmp.unlink(missing_ok=True)
         where: str | sa.URL = str(dest)
-        opened = open_project(dest)
+        opened = open_kernel(dest)
     elif kind == "pg_dump":
         if not is_url:
             raise StoreError(
@@ -543,24 +536,24 @@ def restore_backup(
         if "options" not in url.query and schema != "public":
             url = url.update_query_dict({"options": f"-csearch_path={schema}"})
         where = url
-        opened = open_project(url, folder=files_dir)
+        opened = open_kernel(url, folder=files_dir)
     else:
         raise StoreError(f"Expected a backup of kind 'sqlite' or 'pg_dump', but {src} has {kind!r}.")
     size = int(manifest["database"].get("bytes", 0)) + sum(int(f.get("bytes", 0)) for f in manifest.get("files", []))
     itself = {
         "path": str(src),
         "kind": kind,
-        "made_at": _utc(dt.datetime.fromisoformat(manifest["made_at"])),
+        "made_at": utc(dt.datetime.fromisoformat(manifest["made_at"])),
         "made_by": str(manifest.get("made_by") or ""),
         "bytes": size,
     }
-    with opened, opened._write() as conn:
+    with opened, opened.write() as conn:
         listed = set(conn.execute(sa.select(t.backups.c.path)).scalars())
         for row in [*known, itself]:  # so that a purge still names every backup that may hold a case
             if row["path"] not in listed:
                 conn.execute(sa.insert(t.backups).values(**row))
                 listed.add(row["path"])
-        opened._audit(conn, "restore", "project", None, None, {"from": str(src), "made_at": manifest["made_at"]})
+        opened.audit(conn, "restore", "project", None, None, {"from": str(src), "made_at": manifest["made_at"]})
     return where
 
 
@@ -576,7 +569,7 @@ def _sqlite_backups_list(db: Path) -> list[dict[str, Any]]:
     out = []
     for path, kind, made_at, made_by, size in rows:
         when = made_at if isinstance(made_at, dt.datetime) else dt.datetime.fromisoformat(str(made_at))
-        out.append({"path": path, "kind": kind, "made_at": _utc(when), "made_by": made_by or "", "bytes": int(size)})
+        out.append({"path": path, "kind": kind, "made_at": utc(when), "made_by": made_by or "", "bytes": int(size)})
     return out
 
 

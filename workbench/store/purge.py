@@ -16,9 +16,9 @@
 3. *the files*: copied media of its recordings (unless a recording of another case uses the
    same file: kept and named), stills and their sidecars, the case's folders of derived
    files (``<kind>/case-<id>/`` for ``thumbnails``, ``clips``, ``cache``, ``reports``; see
-   :meth:`~workbench.store.Project.case_folder`), other files in those folders named after
+   :meth:`~workbench.project.Project.case_folder`), other files in those folders named after
    its recordings (``rec<id>-...``), the media route's registrations of removed files, the
-   batch results of its films and of its coding (:func:`workbench.batch.forget_results`; a
+   batch results of its films and of its coding (:func:`workbench.store.results.forget_results`; a
    film another case uses keeps its results), and the reports across cases that include the
    case (research reports under ``reports/``: removed; the purge report says how to build
    each again without the case).
@@ -54,26 +54,31 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from workbench.errors import DatabaseInUseError, NotFoundError, WorkbenchError
 from workbench.model import Case
 from workbench.store import schema as t
-from workbench.store.project import BUSY_TIMEOUT_MS, _now, _utc
-
-if TYPE_CHECKING:
-    from workbench.store.project import Project
+from workbench.store.backup import MANIFEST, SQLITE_FILE, list_backups, read_manifest
+from workbench.store.cases import CaseRepository
+from workbench.store.consent import ConsentRepository
+from workbench.store.engine import BUSY_TIMEOUT_MS
+from workbench.store.kernel import DERIVED_KINDS, HasKernel, Kernel, as_kernel, now, open_kernel, utc
+from workbench.store.values import date as as_date
+from workbench.util import atomic_write_bytes, sha256_file
 
 __all__ = [
     "DEFAULT_WAIT_S",
     "DERIVED_KINDS",
     "PENDING_FILE",
+    "DerivedRemover",
     "PurgeReport",
     "RetentionItem",
     "finish_purges",
@@ -85,8 +90,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Folders of derived files, each with one ``case-<id>/`` folder per case.
-DERIVED_KINDS: tuple[str, ...] = ("thumbnails", "clips", "cache", "reports")
+#: Removes what a higher layer derived from a purged case's films and coding outside the case folders
+#: (the batch's results): called with the project folder, the checksums of the films no other case uses
+#: and the case's recording ids; returns the files it removed.
+DerivedRemover = Callable[[Path, Sequence[str], Sequence[int]], list[Path]]
 #: How long a purge waits for other programs to stop reading the database (seconds).
 DEFAULT_WAIT_S = 30.0
 #: The record of purges under way, in the project folder (case ids, paths and checksums; no name).
@@ -207,7 +214,7 @@ class _Facts:
         """What the pending mark keeps: ids, paths inside the project and checksums; never a name."""
         return {
             "case_id": self.case_id,
-            "started_at": _now().isoformat(),
+            "started_at": now().isoformat(),
             "created_at": None if self.created_at is None else self.created_at.isoformat(),
             "recording_ids": list(self.recording_ids),
             "own_media": list(self.own_media),
@@ -224,7 +231,7 @@ class _Facts:
         return cls(
             case_id=int(rec["case_id"]),
             pseudonym="",
-            created_at=_utc(dt.datetime.fromisoformat(created)) if created else None,
+            created_at=utc(dt.datetime.fromisoformat(created)) if created else None,
             recording_ids=tuple(int(r) for r in rec.get("recording_ids", [])),
             markers=tuple(_Marker(sh, "the checksum of its film") for sh in shas),
             own_media=tuple(rec.get("own_media", [])),
@@ -268,10 +275,10 @@ def _protected_names(conn: sa.Connection, of_case: Callable[[Any], Any]) -> list
     return names
 
 
-def _facts(project: Project, case: Case | int | str) -> _Facts:
+def _facts(kernel: Kernel, case: Case | int | str) -> _Facts:
     r, s = t.recordings, t.sessions
-    with project._read() as conn:
-        cid = project._case_id(conn, case)
+    with kernel.read() as conn:
+        cid = kernel.case_id(conn, case)
         c = conn.execute(sa.select(t.cases).where(t.cases.c.id == cid)).one()
         recs = conn.execute(
             sa.select(r.c.id, r.c.path, r.c.sha256)
@@ -318,7 +325,7 @@ def _facts(project: Project, case: Case | int | str) -> _Facts:
     return _Facts(
         case_id=cid,
         pseudonym=c.pseudonym,
-        created_at=_utc(c.created_at),
+        created_at=utc(c.created_at),
         recording_ids=tuple(rids),
         markers=tuple(reversed(unique.values())),
         own_media=tuple(own),
@@ -350,12 +357,12 @@ def _count(conn: sa.Connection, table: sa.Table, where: Any) -> int:
 # -- the pending mark -----------------------------------------------------------------------------
 
 
-def _pending_path(project: Project) -> Path | None:
-    return None if project.folder is None else project.folder / PENDING_FILE
+def _pending_path(kernel: Kernel) -> Path | None:
+    return None if kernel.folder is None else kernel.folder / PENDING_FILE
 
 
-def _read_pending(project: Project) -> dict[int, dict[str, Any]]:
-    path = _pending_path(project)
+def _read_pending(kernel: Kernel) -> dict[int, dict[str, Any]]:
+    path = _pending_path(kernel)
     if path is None or not path.is_file():
         return {}
     try:
@@ -368,10 +375,8 @@ def _read_pending(project: Project) -> dict[int, dict[str, Any]]:
         ) from exc
 
 
-def _write_pending(project: Project, purges: dict[int, dict[str, Any]]) -> None:
-    from workbench.util import atomic_write_bytes
-
-    path = _pending_path(project)
+def _write_pending(kernel: Kernel, purges: dict[int, dict[str, Any]]) -> None:
+    path = _pending_path(kernel)
     if path is None:
         return
     if not purges:
@@ -383,15 +388,18 @@ def _write_pending(project: Project, purges: dict[int, dict[str, Any]]) -> None:
         path.chmod(0o600)
 
 
-def pending_purges(project: Project) -> list[int]:
+def pending_purges(project: Kernel | HasKernel) -> list[int]:
     """The ids of cases whose purge was interrupted (finish them with :func:`finish_purges`)."""
-    return sorted(_read_pending(project))
+    return sorted(_read_pending(as_kernel(project)))
 
 
-def finish_purges(project: Project, *, wait_s: float = DEFAULT_WAIT_S) -> list[PurgeReport]:
+def finish_purges(
+    project: Kernel | HasKernel, *, wait_s: float = DEFAULT_WAIT_S, derived: Sequence[DerivedRemover] = ()
+) -> list[PurgeReport]:
     """Finish every interrupted purge of the project (see :func:`purge_case`); one report each."""
-    return [purge_case(project, cid, purge_backups=bool(rec.get("purge_backups")), wait_s=wait_s)
-            for cid, rec in sorted(_read_pending(project).items())]  # fmt: skip
+    kernel = as_kernel(project)
+    return [purge_case(kernel, cid, purge_backups=bool(rec.get("purge_backups")), wait_s=wait_s, derived=derived)
+            for cid, rec in sorted(_read_pending(kernel).items())]  # fmt: skip
 
 
 # -- who holds the database -----------------------------------------------------------------------
@@ -440,9 +448,9 @@ def database_holders(path: str | os.PathLike[str]) -> list[str]:
     return found
 
 
-def _in_use(project: Project, waited: float, *, rows_gone: bool) -> DatabaseInUseError:
-    db = Path(project.engine.url.database or "")
-    holders = database_holders(db) if project.dialect == "sqlite" else _pg_holders(project)
+def _in_use(kernel: Kernel, waited: float, *, rows_gone: bool) -> DatabaseInUseError:
+    db = Path(kernel.engine.url.database or "")
+    holders = database_holders(db) if kernel.dialect == "sqlite" else _pg_holders(kernel)
     who = "; ".join(holders) if holders else (
         "no other process was found holding it (another connection in this same Python process, or a program "
         "of another user?)"
@@ -455,7 +463,7 @@ def _in_use(project: Project, waited: float, *, rows_gone: bool) -> DatabaseInUs
     else:
         state = "Nothing was removed"
     return DatabaseInUseError(
-        f"The project database {db if project.dialect == 'sqlite' else project.url} is in use by another program "
+        f"The project database {db if kernel.dialect == 'sqlite' else kernel.url} is in use by another program "
         f"(it held a read transaction for the {waited:.0f} s the purge waited): {who}. {state}. Close the "
         "notebook (shut down its kernel) or stop the app or command that has the project open, then run the purge "
         "again (`workbench purge PROJECT --case CASE`, or `workbench purge PROJECT` to finish pending purges).",
@@ -463,9 +471,9 @@ def _in_use(project: Project, waited: float, *, rows_gone: bool) -> DatabaseInUs
     )
 
 
-def _pg_holders(project: Project) -> list[str]:
+def _pg_holders(kernel: Kernel) -> list[str]:
     try:
-        with project.engine.connect() as conn:
+        with kernel.engine.connect() as conn:
             rows = conn.execute(
                 sa.text(
                     "SELECT pid, application_name, usename, state, client_addr FROM pg_stat_activity "
@@ -479,9 +487,9 @@ def _pg_holders(project: Project) -> list[str]:
 
 
 @contextlib.contextmanager
-def _raw_sqlite(project: Project, busy_ms: int) -> Iterator[Any]:
+def _raw_sqlite(kernel: Kernel, busy_ms: int) -> Iterator[Any]:
     """A sqlite3 connection in autocommit with its busy timeout set to ``busy_ms`` (restored after)."""
-    with project.engine.connect() as conn:
+    with kernel.engine.connect() as conn:
         raw = conn.connection.driver_connection
         raw.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         try:
@@ -504,44 +512,54 @@ def _checkpoint(raw: Any, wait_s: float) -> bool:
         time.sleep(0.05)
 
 
-def _sqlite_file(project: Project) -> bool:
-    return project.dialect == "sqlite" and project.engine.url.database not in (None, "", ":memory:")
+def _sqlite_file(kernel: Kernel) -> bool:
+    return kernel.dialect == "sqlite" and kernel.engine.url.database not in (None, "", ":memory:")
 
 
-def _wait_for_readers(project: Project, cid: int, wait_s: float) -> None:
+def _wait_for_readers(kernel: Kernel, cid: int, wait_s: float) -> None:
     """Stop before anything is removed if another program keeps reading an old state of the database."""
-    if not _sqlite_file(project):
+    if not _sqlite_file(kernel):
         return
-    with project._write() as conn:  # a new state, so that every reader of an older one is seen
-        project._audit(conn, "purge-start", "case", cid, None, None)
+    with kernel.write() as conn:  # a new state, so that every reader of an older one is seen
+        kernel.audit(conn, "purge-start", "case", cid, None, None)
     t0 = time.monotonic()
-    with _raw_sqlite(project, _TRY_MS) as raw:
+    with _raw_sqlite(kernel, _TRY_MS) as raw:
         if not _checkpoint(raw, wait_s):
-            raise _in_use(project, time.monotonic() - t0, rows_gone=False)
+            raise _in_use(kernel, time.monotonic() - t0, rows_gone=False)
 
 
 # -- purge ----------------------------------------------------------------------------------------
 
 
 def purge_case(
-    project: Project, case: Case | int | str, *, purge_backups: bool = False, wait_s: float = DEFAULT_WAIT_S
+    project: Kernel | HasKernel,
+    case: Case | int | str,
+    *,
+    purge_backups: bool = False,
+    wait_s: float = DEFAULT_WAIT_S,
+    derived: Sequence[DerivedRemover] = (),
 ) -> PurgeReport:
     """Remove a case completely (rows, files, deleted bytes) and verify that nothing is left.
 
     Parameters
     ----------
-    project : Project
+    project : Project, Store or Kernel
         The open project. Other sessions may stay open; a program that keeps reading (a
         transaction left open in a notebook) is waited for, at most ``wait_s``.
     case : Case, int or str
-        The case (record, id or pseudonym). The id of a case whose purge was interrupted after
-        its rows were removed finishes that purge (see :func:`pending_purges`).
+        The case (record, id or pseudonym: :meth:`Project.case <workbench.project.Project.case>`'s
+        rule). The id of a case whose purge was interrupted after its rows were removed finishes
+        that purge (see :func:`pending_purges`).
     purge_backups : bool
         Also purge the case inside every SQLite backup the workbench made since the case
         was created. PostgreSQL dumps cannot be edited: they are listed.
     wait_s : float
         Seconds to wait for other programs to stop reading the database, at each point where
         the purge needs that (before it removes anything; after the rows are deleted).
+    derived : sequence of DerivedRemover
+        What higher layers derived from the case outside its case folders, to remove too:
+        :meth:`Project.purge_case <workbench.project.Project.purge_case>` passes the batch's
+        results (:func:`workbench.batch.forget_results`).
 
     Returns
     -------
@@ -562,11 +580,12 @@ def purge_case(
     >>> report.clean, report.backups  # doctest: +SKIP
     (True, ())
     """
-    pending = _read_pending(project)
+    kernel = as_kernel(project)
+    pending = _read_pending(kernel)
     try:
-        facts = _facts(project, case)
+        facts = _facts(kernel, case)
     except NotFoundError as exc:
-        cid = None if isinstance(case, str) else project._id(case, "case", Case)
+        cid = _pending_id(case)
         if cid is None or cid not in pending:
             if pending:
                 ids = ", ".join(map(str, sorted(pending)))
@@ -579,23 +598,23 @@ def purge_case(
         purge_backups = purge_backups or bool(pending[cid].get("purge_backups"))
     cid = facts.case_id
     if not facts.resumed:
-        _wait_for_readers(project, cid, wait_s)
+        _wait_for_readers(kernel, cid, wait_s)
         pending[cid] = {**facts.record(), "purge_backups": purge_backups}
-        _write_pending(project, pending)
+        _write_pending(kernel, pending)
 
-    removed = _remove_files(project, facts)
-    removed += _forget_results(project, facts)
+    removed = _remove_files(kernel, facts)
+    removed += _forget_results(kernel, facts, derived)
     rebuild: list[str] = []
     if not facts.resumed:  # reports across cases are found by the case's names, which a resumed purge lacks
-        more, rebuild = _remove_reports_across_cases(project, facts)
+        more, rebuild = _remove_reports_across_cases(kernel, facts)
         removed += more
-    rows = {} if facts.resumed else _delete_rows(project, facts)
-    notes = _compact(project, wait_s)
+    rows = {} if facts.resumed else _delete_rows(kernel, facts)
+    notes = _compact(kernel, wait_s)
     backups_purged: list[str] = []
     if purge_backups:
-        backups_purged, more_notes = _purge_backups(project, facts)
+        backups_purged, more_notes = _purge_backups(kernel, facts, derived)
         notes += more_notes
-    leftovers, scan_notes = scan_for_case(project, facts)
+    leftovers, scan_notes = scan_for_case(kernel, facts)
     report = PurgeReport(
         case_id=cid,
         pseudonym=facts.pseudonym,
@@ -604,24 +623,31 @@ def purge_case(
         kept_shared=facts.shared_media,
         external=facts.external,
         leftovers=tuple(leftovers),
-        backups=tuple(_backups_holding(project, facts)),
+        backups=tuple(_backups_holding(kernel, facts)),
         backups_purged=tuple(backups_purged),
         notes=tuple(notes + scan_notes),
         rebuild=tuple(rebuild),
         resumed=facts.resumed,
     )
-    pending = _read_pending(project)
+    pending = _read_pending(kernel)
     pending.pop(cid, None)
-    _write_pending(project, pending)
+    _write_pending(kernel, pending)
     return report
 
 
-def _delete_rows(project: Project, facts: _Facts) -> dict[str, int]:
+def _pending_id(case: Case | int | str) -> int | None:
+    """The id a case reference names when its case is gone: a record's, an int, or a text of digits."""
+    if isinstance(case, str):
+        return int(case.strip()) if case.strip().isascii() and case.strip().isdigit() else None
+    return Kernel.id_of(case, "case", Case)
+
+
+def _delete_rows(kernel: Kernel, facts: _Facts) -> dict[str, int]:
     """Delete the case's rows in one transaction (zeroing the pages they free); counts per table."""
     cid, rids = facts.case_id, list(facts.recording_ids)
     rows: dict[str, int] = {}
-    with project.engine.connect() as conn:
-        if project.dialect == "sqlite":  # zero deleted content in the pages it frees (outside SQLAlchemy's BEGIN)
+    with kernel.engine.connect() as conn:
+        if kernel.dialect == "sqlite":  # zero deleted content in the pages it frees (outside SQLAlchemy's BEGIN)
             conn.connection.driver_connection.execute("PRAGMA secure_delete=ON")
         conn.execution_options(workbench_write=True)
         try:
@@ -640,17 +666,17 @@ def _delete_rows(project: Project, facts: _Facts) -> dict[str, int]:
                 conn.execute(sa.delete(t.audit_log).where(t.audit_log.c.case_id == cid))
                 if conn.execute(sa.delete(t.cases).where(t.cases.c.id == cid)).rowcount != 1:
                     raise WorkbenchError(f"Expected to delete case {cid}, but it was gone (purged meanwhile?).")
-                project._audit(conn, "purge", "case", cid, None, {"rows": sum(rows.values()), "recordings": len(rids)})
+                kernel.audit(conn, "purge", "case", cid, None, {"rows": sum(rows.values()), "recordings": len(rids)})
         except sa.exc.DBAPIError as exc:
-            raise project._wrap(exc) from exc
+            raise kernel.wrap(exc) from exc
         finally:
-            if project.dialect == "sqlite":
+            if kernel.dialect == "sqlite":
                 conn.connection.driver_connection.execute("PRAGMA secure_delete=OFF")
     return rows
 
 
-def _remove_files(project: Project, facts: _Facts) -> list[str]:
-    folder = project.folder
+def _remove_files(kernel: Kernel, facts: _Facts) -> list[str]:
+    folder = kernel.folder
     if folder is None:
         return []
     removed: list[str] = []
@@ -719,26 +745,27 @@ def _unregister_media(folder: Path, facts: _Facts) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _forget_results(project: Project, facts: _Facts) -> list[str]:
-    """The batch results of the case's films and coding (a film another case uses keeps its own)."""
-    if project.folder is None:
+def _forget_results(kernel: Kernel, facts: _Facts, derived: Sequence[DerivedRemover]) -> list[str]:
+    """What higher layers derived from the case's films and coding (the batch's results; a film another
+    case uses keeps its own): each of ``derived`` removes its own, as it alone knows their layout."""
+    if kernel.folder is None:
         return []
-    from workbench.batch import forget_results  # the batch owns the layout of results/
+    gone: list[Path] = []
+    for remove in derived:
+        gone += remove(kernel.folder, facts.sha256s, facts.recording_ids)
+    return [p.relative_to(kernel.folder).as_posix() for p in gone]
 
-    gone = forget_results(project.folder, facts.sha256s, facts.recording_ids)
-    return [p.relative_to(project.folder).as_posix() for p in gone]
 
-
-def _remove_reports_across_cases(project: Project, facts: _Facts) -> tuple[list[str], list[str]]:
+def _remove_reports_across_cases(kernel: Kernel, facts: _Facts) -> tuple[list[str], list[str]]:
     """Remove the reports outside the case folders that include the case; the commands that build them again.
 
     A report is found by its sidecar (a research report over all cases, or one whose case list
     names this case) or by its content (a name of the case in a text file); its files of the same
     stem (HTML, PDF, sidecar) go together.
     """
-    if project.folder is None or not (project.folder / "reports").is_dir():
+    if kernel.folder is None or not (kernel.folder / "reports").is_dir():
         return [], []
-    folder = project.folder
+    folder = kernel.folder
     base = folder / "reports"
     names = [(m, _text_pattern(m.text)) for m in facts.markers if m.what != "the checksum of its film"]
     stems: dict[Path, str] = {}
@@ -776,7 +803,7 @@ def _includes(meta: dict[str, Any], facts: _Facts) -> bool:
     if not cases:
         when = meta.get("generated_at")
         try:
-            made = _utc(dt.datetime.fromisoformat(str(when)))
+            made = utc(dt.datetime.fromisoformat(str(when)))
         except ValueError:
             return True
         return facts.created_at is None or made is None or made >= facts.created_at
@@ -809,7 +836,7 @@ def _text_file_mentions(path: Path, patterns: list[tuple[_Marker, re.Pattern[str
     return any(p.search(text) for _, p in patterns)
 
 
-def _compact(project: Project, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
+def _compact(kernel: Kernel, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
     """Make the database forget deleted bytes: SQLite checkpoint + VACUUM + empty WAL; PostgreSQL VACUUM FULL.
 
     Raises
@@ -818,9 +845,9 @@ def _compact(project: Project, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
         If another program keeps reading an older state of the database (or holds a lock) for ``wait_s``.
     """
     notes: list[str] = []
-    if project.dialect == "sqlite":
+    if kernel.dialect == "sqlite":
         t0 = time.monotonic()
-        with _raw_sqlite(project, _TRY_MS) as raw:  # autocommit: VACUUM cannot run inside a transaction
+        with _raw_sqlite(kernel, _TRY_MS) as raw:  # autocommit: VACUUM cannot run inside a transaction
             done = _checkpoint(raw, wait_s)
             if done:
                 raw.execute(f"PRAGMA busy_timeout={int(max(0.0, wait_s - (time.monotonic() - t0)) * 1000)}")
@@ -833,9 +860,9 @@ def _compact(project: Project, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
                 raw.execute(f"PRAGMA busy_timeout={_TRY_MS}")
                 done = done and _checkpoint(raw, max(0.0, wait_s - (time.monotonic() - t0)))
         if not done:
-            raise _in_use(project, time.monotonic() - t0, rows_gone=True)
-    elif project.dialect == "postgresql":
-        with project.engine.connect() as conn:
+            raise _in_use(kernel, time.monotonic() - t0, rows_gone=True)
+    elif kernel.dialect == "postgresql":
+        with kernel.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql(f"SET lock_timeout = {int(max(wait_s, 0.001) * 1000)}")
             t0 = time.monotonic()
@@ -844,8 +871,8 @@ def _compact(project: Project, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
                     conn.exec_driver_sql(f'VACUUM FULL "{table.name}"')
             except sa.exc.OperationalError as exc:
                 if "lock timeout" not in str(exc.orig):
-                    raise project._wrap(exc) from exc
-                raise _in_use(project, time.monotonic() - t0, rows_gone=True) from exc
+                    raise kernel.wrap(exc) from exc
+                raise _in_use(kernel, time.monotonic() - t0, rows_gone=True) from exc
             finally:
                 conn.exec_driver_sql("RESET lock_timeout")
         notes.append(
@@ -855,13 +882,10 @@ def _compact(project: Project, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
     return notes
 
 
-def _purge_backups(project: Project, facts: _Facts) -> tuple[list[str], list[str]]:
-    from workbench.store.backup import MANIFEST, _sha256, read_manifest
-    from workbench.store.project import open_project
-
+def _purge_backups(kernel: Kernel, facts: _Facts, derived: Sequence[DerivedRemover]) -> tuple[list[str], list[str]]:
     purged: list[str] = []
     notes: list[str] = []
-    for entry in project.backups():
+    for entry in list_backups(kernel):
         if not entry.exists or (facts.created_at is not None and entry.made_at < facts.created_at):
             continue
         if entry.kind != "sqlite":
@@ -869,18 +893,19 @@ def _purge_backups(project: Project, facts: _Facts) -> tuple[list[str], list[str
             continue
         try:
             manifest = read_manifest(entry.path)
-            with open_project(entry.path) as copy:
-                if not any(c.id == facts.case_id for c in copy.cases()):
-                    continue
+            with open_kernel(entry.path) as copy:
+                with copy.read() as conn:
+                    if not _count(conn, t.cases, t.cases.c.id == facts.case_id):
+                        continue
                 inner_facts = _facts(copy, facts.case_id)
                 gone = {*inner_facts.own_media, *inner_facts.stills}
                 gone |= {p[: -len(".png")] + ".json" for p in inner_facts.stills if p.endswith(".png")}
                 manifest["files"] = [f for f in manifest.get("files", []) if f["path"] not in gone]
-                manifest["purged"] = [*manifest.get("purged", []), {"case_id": facts.case_id, "at": _now().isoformat()}]
+                manifest["purged"] = [*manifest.get("purged", []), {"case_id": facts.case_id, "at": now().isoformat()}]
                 (entry.path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-                inner = purge_case(copy, facts.case_id)
+                inner = purge_case(copy, facts.case_id, derived=derived)
             db = entry.path / manifest["database"]["path"]
-            manifest["database"].update(sha256=_sha256(db), bytes=db.stat().st_size)
+            manifest["database"].update(sha256=sha256_file(db), bytes=db.stat().st_size)
             (entry.path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
             purged.append(str(entry.path))
             if not inner.clean:
@@ -890,19 +915,15 @@ def _purge_backups(project: Project, facts: _Facts) -> tuple[list[str], list[str
     return purged, notes
 
 
-def _backups_holding(project: Project, facts: _Facts) -> list[str]:
+def _backups_holding(kernel: Kernel, facts: _Facts) -> list[str]:
     """Backups the workbench made after the case was created that are still there and hold it."""
-    from workbench.store.backup import SQLITE_FILE
-
     out = []
-    for entry in project.backups():
+    for entry in list_backups(kernel):
         if not entry.exists or (facts.created_at is not None and entry.made_at < facts.created_at):
             continue
         if entry.kind == "sqlite":
             db = entry.path / SQLITE_FILE
             try:
-                import sqlite3
-
                 with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as copy:
                     held = copy.execute("SELECT count(*) FROM cases WHERE id = ?", (facts.case_id,)).fetchone()[0]
                 copy.close()
@@ -917,7 +938,7 @@ def _backups_holding(project: Project, facts: _Facts) -> list[str]:
 # -- verification ---------------------------------------------------------------------------------
 
 
-def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]]:
+def scan_for_case(project: Kernel | HasKernel, facts: _Facts) -> tuple[list[str], list[str]]:
     """Search the database and the project folder for anything of a (purged) case.
 
     Returns
@@ -926,11 +947,12 @@ def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]
         The traces found (each naming where, and which marker: never the name itself), and
         notes on what could not be searched.
     """
+    kernel = as_kernel(project)
     found: list[str] = []
     notes: list[str] = []
     cid, rids = facts.case_id, list(facts.recording_ids)
     patterns = [(m, _text_pattern(m.text)) for m in facts.markers]
-    with project._read() as conn:
+    with kernel.read() as conn:
         if _count(conn, t.cases, t.cases.c.id == cid):
             found.append(f"database: table cases still holds case {cid}")
         for name in _CASE_TABLES:
@@ -957,8 +979,8 @@ def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]
                     for marker, pattern in patterns:
                         if pattern.search(text):
                             found.append(f"database: {table.name}.{col.name} of row {row[0]} holds {marker.what}")
-    if _sqlite_file(project):
-        db = Path(project.engine.url.database or "")
+    if _sqlite_file(kernel):
+        db = Path(kernel.engine.url.database or "")
         raw = [(m, _raw_pattern(m.text)) for m in facts.markers]
         for suffix in _DB_SUFFIXES:
             path = db.with_name(db.name + suffix)
@@ -975,8 +997,8 @@ def scan_for_case(project: Project, facts: _Facts) -> tuple[list[str], list[str]
             "were gone with them (the record of the purge holds none), so the scan searched for its rows, its "
             "files and its films' checksums; the database's deleted bytes were cleared all the same."
         )
-    if project.folder is not None and project.folder.is_dir():
-        found += _scan_folder(project, facts)
+    if kernel.folder is not None and kernel.folder.is_dir():
+        found += _scan_folder(kernel, facts)
     return list(dict.fromkeys(found)), notes
 
 
@@ -1010,12 +1032,12 @@ def _hits(where: str, hits: list[tuple[_Marker, int]]) -> list[str]:
     ]
 
 
-def _scan_folder(project: Project, facts: _Facts) -> list[str]:
-    folder = project.folder
+def _scan_folder(kernel: Kernel, facts: _Facts) -> list[str]:
+    folder = kernel.folder
     assert folder is not None
-    with project._read() as conn:
+    with kernel.read() as conn:
         in_use = {str(p) for p in conn.execute(sa.select(t.recordings.c.path)).scalars()}
-    db_files = {f"{project.engine.url.database}{s}" for s in _DB_SUFFIXES} if project.dialect == "sqlite" else set()
+    db_files = {f"{kernel.engine.url.database}{s}" for s in _DB_SUFFIXES} if kernel.dialect == "sqlite" else set()
     text_patterns = [(m, _text_pattern(m.text)) for m in facts.markers]
     raw_patterns = [(m, _raw_pattern(m.text)) for m in facts.markers]
     found: list[str] = []
@@ -1046,12 +1068,12 @@ def _scan_folder(project: Project, facts: _Facts) -> list[str]:
 # -- retention ------------------------------------------------------------------------------------
 
 
-def retention(project: Project, today: dt.date | str | None = None) -> list[RetentionItem]:
+def retention(project: Kernel | HasKernel, today: dt.date | str | None = None) -> list[RetentionItem]:
     """Cases whose consent's retention date has passed, and cases without a consent record.
 
     Parameters
     ----------
-    project : Project
+    project : Project, Store or Kernel
         The open project.
     today : date or 'YYYY-MM-DD', optional
         The day to judge by (default: today).
@@ -1062,18 +1084,17 @@ def retention(project: Project, today: dt.date | str | None = None) -> list[Rete
         Expired cases first (oldest date first), then cases without consent; each with its
         number of recordings and the backups the workbench made that hold it.
     """
-    from workbench.store.project import _date
-
-    day = dt.date.today() if today is None else _date(today, "today")
-    consents = {c.case_id: c for c in project.consents()}
+    kernel = as_kernel(project)
+    day = dt.date.today() if today is None else as_date(today, "today")
+    consents = {c.case_id: c for c in ConsentRepository(kernel).consents()}
     expired: list[RetentionItem] = []
     missing: list[RetentionItem] = []
-    for case in project.cases():
+    for case in CaseRepository(kernel).cases():
         consent = consents.get(case.id)
         if consent is not None and (consent.until is None or consent.until >= day):
             continue
-        facts = _facts(project, case.id)
-        backups = tuple(_backups_holding(project, facts))
+        facts = _facts(kernel, case.id)
+        backups = tuple(_backups_holding(kernel, facts))
         n = len(facts.recording_ids)
         if consent is None:
             missing.append(RetentionItem(case.id, case.pseudonym, None, "no consent record", n, backups))

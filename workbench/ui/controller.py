@@ -35,7 +35,7 @@ from workbench.charts import (
 )
 from workbench.errors import ConflictError, WorkbenchError
 from workbench.model import Recording
-from workbench.store import Project
+from workbench.project import Project
 from workbench.ui.server import MEDIA_ROUTE, register_media
 from workbench.ui.widgets import AnnotationGrid, LiveChart, NotesPanel, VideoPlayer, records
 

@@ -18,7 +18,7 @@ import ipywidgets as ipw
 
 from workbench.errors import WorkbenchError
 from workbench.model import Recording
-from workbench.store import Project, open_project
+from workbench.project import Project, open_project
 
 __all__ = ["DEFAULT_CODER", "ReviewPage", "review_page"]
 

@@ -1,6 +1,6 @@
 """Alembic environment of the workbench store.
 
-The store runs migrations in code (:func:`workbench.store.project.alembic_config`)
+The store runs migrations in code (:func:`workbench.store.engine.alembic_config`)
 and hands Alembic an open connection in ``config.attributes["connection"]``, so
 that the migration runs inside the store's own transaction, on its engine (with
 its SQLite pragmas, and on in-memory databases too). Without a connection, the
