@@ -170,14 +170,14 @@ def measure(folder: Path, repeats: int) -> dict[str, Any]:
 
     for n in range(repeats):
         r = row(mine[10 + 37 * n]["id"])
-        run("edit note", lambda r=r: review._on_table_msg(
+        run("edit note", lambda r=r, n=n: review._on_table_msg(
             None, {"type": "edit", "id": r["id"], "version": r["version"], "field": "note", "value": f"n {n}"}, None))
         r = row(initiatives[5 + 19 * n]["id"])
         run("edit onset", lambda r=r: review._on_table_msg(
             None, {"type": "edit", "id": r["id"], "version": r["version"], "field": "onset_ms",
                    "value": r["onset_ms"] + 200}, None))  # fmt: skip
         at = 100_000 + 50_000 * n
-        run("key tap", lambda at=at: review._on_player_msg(None, {
+        run("key tap", lambda at=at, n=n: review._on_player_msg(None, {
             "type": "key", "key": "1", "phase": "up", "onset_ms": at, "time_ms": at + 20,
             "down_wall_ms": 10_000 * n, "actor": "child"}, None))  # fmt: skip
         r = row(mine[500 + 41 * n]["id"])

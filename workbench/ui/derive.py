@@ -379,7 +379,7 @@ class ReviewData:
         assert self._pair is not None
         pairs = list(self._pairs.values())
         matched = pd.DataFrame({"code_a": [p[3] for p in pairs], "code_b": [p[4] for p in pairs],
-                                "status": [p[5] for p in pairs]})  # fmt: skip
+                                "status": [p[5] for p in pairs]}, dtype=object)  # fmt: skip
         self.agreement = Agreement(
             *self._pair,
             agree=sum(p[5] == "agree" for p in pairs),

@@ -209,8 +209,7 @@ def link_rows(
     ids = list(lanes)
     frame = pd.DataFrame({"id": ids, "lane": [lanes[i] for i in ids], "onset_ms": [onsets[i] for i in ids]})
     links = contingency_links(found, frame)
-    empty = timeline_frame(AnnotationTable.empty(), scheme)
-    data = timeline_datasets(empty.assign(disagree=False), links)
+    data = timeline_datasets(_no_bars(scheme), links)
     counts: dict[int, int] = {}
     for name in ("links", "missed"):
         part = data[name]
@@ -220,6 +219,17 @@ def link_rows(
             key = f"{int(ini)}/{n}"
             out[name][key] = {**row, "key": key}
     return out
+
+
+_NO_BARS: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def _no_bars(scheme: CodingScheme) -> pd.DataFrame:
+    """A timeline frame without rows (for :func:`~workbench.charts.timeline_datasets` of links alone), made once."""
+    key = (scheme.id, scheme.version)
+    if key not in _NO_BARS:
+        _NO_BARS[key] = timeline_frame(AnnotationTable.empty(), scheme).assign(disagree=False)
+    return _NO_BARS[key]
 
 
 def _table(annotations: Iterable[AnnotationLike]) -> AnnotationTable:
