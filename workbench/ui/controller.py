@@ -281,8 +281,9 @@ class Review(ipw.VBox):
                 self.table.rows = state.table_rows()
                 self.timeline.datasets = {name: list(rows.values()) for name, rows in state.data.datasets.items()}
             else:
-                self.table.update_rows([r for r in changes.rows.values() if r is not None],
-                                       [i for i, r in changes.rows.items() if r is None])  # fmt: skip
+                if changes.rows:
+                    self.table.update_rows([r for r in changes.rows.values() if r is not None],
+                                           [i for i, r in changes.rows.items() if r is None])  # fmt: skip
                 for name, part in changes.datasets.items():
                     if part:
                         self.timeline.update_dataset(name, upsert=[r for r in part.values() if r is not None],

@@ -108,6 +108,9 @@ class _Keyed:
         self.upsert, self.remove = {}, set()
 
     def patch(self) -> dict[str, Any]:
+        """The changes since the snapshot (``{}`` when there are none, as after a snapshot)."""
+        if not self.changed():
+            return {}
         return {"upsert": list(self.upsert.values()), "remove": sorted(self.remove, key=str)}
 
 
