@@ -187,29 +187,32 @@ class ReviewData:
         if old is None and new is None:
             return
         actors_before = {c: set(n) for c, n in self._actors.items()}
-        pair_before = self._main_pair()
         if old is not None:
             self._remove(old)
         if new is not None:
             self._add(new)
         touched = [a for a in (old, new) if a is not None]
-        # contingencies: the coders whose coding changed (the one it left first: link keys follow the initiative)
-        for coder in dict.fromkeys(a.coder for a in touched):
-            onsets = [a.onset_ms for a in touched if a.coder == coder]
-            if coder not in self._by_coder:
-                self._set_links(coder, pd.DataFrame(), changes)
-            elif set(self._actors[coder]) != actors_before.get(coder, set()):
-                self._set_links(coder, self._contingencies(self._by_coder[coder].values()), changes)
-            else:
-                self._local_links(coder, onsets, changes)
-        # agreement: the runs around the edit, or all of it when the pair of coders changed
-        was = set(self.disagree)
-        if self._main_pair() != pair_before or (self._pair is None) != (self.agreement is None):
-            self._match_all(None)
-            changes.agreement = True
-        elif self._pair is not None and any(a.coder in self._pair for a in touched):
-            self._match_local([(a.actor, a.onset_ms) for a in touched], {a.id for a in touched})
-            changes.agreement = True
+        was, agreement = set(self.disagree), self.agreement
+        # links and agreement read who, what and when (not the offset, not the note)
+        if old is None or new is None or _matched_on(old) != _matched_on(new):
+            # contingencies: the coders whose coding changed (the one it left first: link keys follow the initiative)
+            for coder in dict.fromkeys(a.coder for a in touched):
+                onsets = [a.onset_ms for a in touched if a.coder == coder]
+                if coder not in self._by_coder:
+                    self._set_links(coder, pd.DataFrame(), changes)
+                elif set(self._actors[coder]) != actors_before.get(coder, set()):
+                    self._set_links(coder, self._contingencies(self._by_coder[coder].values()), changes)
+                else:
+                    self._local_links(coder, onsets, changes)
+            # agreement: the runs around the edit, or all of it when the two main coders are others now
+            if self._main_pair() != self._pair:
+                self._match_all(None)
+            elif self._pair is not None and any(a.coder in self._pair for a in touched):
+                self._match_local([(a.actor, a.onset_ms) for a in touched], {a.id for a in touched})
+            after = self.agreement
+            changes.agreement |= agreement != after or (
+                agreement is not None and after is not None and not agreement.per_code.equals(after.per_code)
+            )
         # rows and bars: the edited one, and those whose disagreement mark changed
         if old is not None and new is None:
             self.rows.pop(old.id, None)
@@ -386,3 +389,8 @@ class ReviewData:
             events=len(pairs),
             per_code=per_code_agreement(matched),
         )
+
+
+def _matched_on(a: AnnotationLike) -> tuple[Any, ...]:
+    """What contingencies and agreement read of an annotation."""
+    return (a.coder, a.actor, a.code, a.onset_ms)
