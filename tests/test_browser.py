@@ -312,6 +312,39 @@ def test_edit_delete_undo(review_page: ReviewPage, store: Project) -> None:
     page.wait_for_selector(f'[data-wb="annotation-row"][data-id="{back[0]["id"]}"]')
 
 
+# -- 5b. a time typed as a bare number is seconds, in the table and in the player -------------------
+
+
+def test_a_bare_number_is_the_same_time_in_the_table_and_the_player(review_page: ReviewPage, store: Project) -> None:
+    """"12" typed in a row's onset cell and "12" typed in the player's jump box both mean 12 s (00:12.000)."""
+    page = review_page.page
+    by_id = {r["id"]: r for r in trainee_rows(store)}
+    points = [i for i in dom_ids(page) if i in by_id and by_id[i]["onset_ms"] == by_id[i]["offset_ms"]]
+    pick = points[len(points) // 2]  # a point event: its offset follows its onset
+    cell = page.locator(f'[data-wb="annotation-row"][data-id="{pick}"] td[data-col="onset_ms"]')
+    cell.dblclick()
+    editor = cell.locator('[data-wb="cell-editor"]')
+    assert "seconds" in (editor.get_attribute("title") or "")  # the help says how a time is typed
+    editor.fill("12")
+    editor.press("Enter")
+    stored = wait_until(lambda: (a := store.annotation(pick))["onset_ms"] == 12_000 and a, 5, "the onset 12 s")
+    assert stored["offset_ms"] == 12_000
+    page.wait_for_function(
+        "id => document.querySelector(`[data-wb=annotation-row][data-id='${id}'] td[data-col=onset_ms]`)"
+        "?.textContent === '00:12.000'",
+        arg=pick,
+    )
+
+    seek_in_browser(page, 30_000)
+    jump = page.locator('[data-wb="jump"]')
+    assert "seconds" in (jump.get_attribute("title") or "")
+    jump.fill("12")
+    jump.press("Enter")
+    wait_until(lambda: abs(video_time_ms(page) - 12_000) < FRAME_MS, 5, "the video at 12 s")
+    # the clock says so too (the player lands half a millisecond into the frame: 00:12.000 or 00:12.001)
+    page.wait_for_function("/^00:12[.]00[01] /.test(document.querySelector('[data-wb=clock]').textContent)")
+
+
 # -- 6. stills and comments -------------------------------------------------------------------
 
 

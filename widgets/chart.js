@@ -8,8 +8,10 @@
 // gives no `vega` namespace).
 //
 // Conventions of the specs it shows (built in workbench/charts.py):
-// - datasets are named (`{"data": {"name": "bars"}}`); their rows come from the trait `datasets`
-//   and are replaced in place when it changes (Vega redraws only what depends on them);
+// - datasets are named (`{"data": {"name": "bars"}}`); their rows are the trait `_base` (a snapshot) with the
+//   trait `_patch` applied: for a dataset named in the trait `row_keys` (name -> the field that identifies a row),
+//   the rows upserted and the keys removed since the snapshot; for any other, all its rows. Only the rows
+//   that differ from what the view holds are removed and inserted (Vega redraws only what depends on them);
 // - the views are `width: "container"`. This widget owns the width: it measures its element and sets
 //   Vega's `width` signal itself (Vega-Lite's own handler, which listens to window resizes only, is
 //   removed), so that the chart follows its container whenever it changes size;
@@ -58,6 +60,30 @@ function hasSignal(spec, name) {
   return (spec.signals || []).some((s) => s.name === name);
 }
 
+// The rows of each dataset: the snapshot with the patch applied (keyed datasets as Maps key -> row).
+function currentRows(model) {
+  const keys = model.get("row_keys") || {};
+  const base = model.get("_base") || {};
+  const patch = model.get("_patch") || {};
+  const out = {};
+  for (const name of new Set([...Object.keys(base), ...Object.keys(patch)])) {
+    const p = patch[name] || {};
+    const key = keys[name];
+    if (!key) {
+      out[name] = p.rows || base[name] || [];
+      continue;
+    }
+    const rows = new Map((base[name] || []).map((r) => [r[key], r]));
+    for (const r of p.upsert || []) rows.set(r[key], r);
+    for (const k of p.remove || []) rows.delete(k);
+    out[name] = rows;
+  }
+  return out;
+}
+
+const asArray = (rows) => (rows instanceof Map ? [...rows.values()] : rows);
+const same = (a, b) => a === b || (a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b));
+
 function render({ model, el }) {
   const box = document.createElement("div");
   box.className = "wb-chart";
@@ -70,7 +96,7 @@ function render({ model, el }) {
   let compiled = null; // the Vega spec shown
   let generation = 0; // which embedding is current (a new spec while one embeds supersedes it)
   let chrome = 0; // pixels of the chart beside its width signal (axis labels, padding)
-  let shown = {}; // dataset name -> the rows the view holds
+  let shown = {}; // dataset name -> the rows the view holds (a Map key -> row for keyed datasets)
 
   const available = () => Math.floor(el.getBoundingClientRect().width);
 
@@ -96,7 +122,9 @@ function render({ model, el }) {
     box.setAttribute("data-state", "embedding");
     const spec = structuredClone(model.get("spec") || {});
     if (!spec || !Object.keys(spec).length) return;
-    spec.datasets = { ...(spec.datasets || {}), ...(model.get("datasets") || {}) };
+    const rows = currentRows(model);
+    spec.datasets = { ...(spec.datasets || {}) };
+    for (const [name, part] of Object.entries(rows)) spec.datasets[name] = asArray(part);
     chrome = Number(model.get("chrome_px")) || 0;
     const start = Math.max(40, (available() || 800) - chrome);
     const playhead = model.get("playhead_ms");
@@ -131,7 +159,7 @@ function render({ model, el }) {
     finalize = result.finalize;
     view = result.view;
     compiled = vg;
-    shown = { ...spec.datasets };
+    shown = rows;
     view.addEventListener("click", onClick);
     await view.runAsync();
     const svg = box.querySelector("svg");
@@ -143,17 +171,38 @@ function render({ model, el }) {
 
   async function updateData() {
     if (!view) return;
-    const datasets = model.get("datasets") || {};
+    const keys = model.get("row_keys") || {};
     let changed = false;
-    for (const [name, rows] of Object.entries(datasets)) {
-      if (shown[name] === rows) continue;
+    for (const [name, want] of Object.entries(currentRows(model))) {
+      const have = shown[name];
+      if (have === want) continue;
       try {
         view.data(name); // throws for a name the spec does not have
       } catch (e) {
         continue;
       }
-      view.change(name, view.changeset().remove(() => true).insert(rows));
-      shown[name] = rows;
+      const key = keys[name];
+      if (!(want instanceof Map) || !(have instanceof Map)) {
+        view.change(name, view.changeset().remove(() => true).insert(asArray(want)));
+      } else {
+        // the rows that differ: the same objects are the same rows; rows of a patch come anew with every patch
+        const gone = new Set();
+        const insert = [];
+        for (const [k, row] of want) {
+          const old = have.get(k);
+          if (!same(old, row)) {
+            if (old !== undefined) gone.add(k);
+            insert.push(row);
+          }
+        }
+        for (const k of have.keys()) if (!want.has(k)) gone.add(k);
+        if (!gone.size && !insert.length) {
+          shown[name] = want;
+          continue;
+        }
+        view.change(name, view.changeset().remove((t) => gone.has(t[key])).insert(insert));
+      }
+      shown[name] = want;
       changed = true;
     }
     if (changed) await view.runAsync();
@@ -227,7 +276,9 @@ function render({ model, el }) {
   resize.observe(el);
 
   model.on("change:spec", embed);
-  model.on("change:datasets", updateData);
+  model.on("change:_base", updateData);
+  model.on("change:_patch", updateData);
+  model.on("change:row_keys", updateData);
   model.on("change:playhead_ms", () => setPlayhead(model.get("playhead_ms")));
   embed();
 

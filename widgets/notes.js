@@ -6,21 +6,7 @@
 // Python, which stores it (with the row's version, so that someone else's newer edit is not
 // overwritten) and sends the rows back. This module never writes anything itself.
 
-function fmt(ms) {
-  ms = Math.max(0, Math.round(ms));
-  const h = Math.floor(ms / 3600000);
-  const m = Math.floor((ms % 3600000) / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  const head = h ? `${h}:${String(m).padStart(2, "0")}` : String(m).padStart(2, "0");
-  return `${head}:${String(s).padStart(2, "0")}.${String(ms % 1000).padStart(3, "0")}`;
-}
-
-function el(tag, attrs = {}, text = null) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== null) e.textContent = text;
-  return e;
-}
+import { fmt, el } from "./shared.js";
 
 function render({ model, el: root }) {
   const box = el("div", { class: "wb-notes", "data-wb": "notes", "data-lm-suppress-shortcuts": "" });

@@ -4,29 +4,11 @@
 // current_ms, playing, rate, and key presses for coding. Frame steps use the recording's real
 // frame timestamps (frame_times, ms), so variable-frame-rate phone video steps correctly.
 
+import { fmt, parseTime, el, TIME_HELP } from "./shared.js";
+
 const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 const SEND_EVERY_MS = 100; // current_ms updates to Python while playing (10 per second)
 const RESERVED = new Set([" ", ",", ".", "[", "]", "Enter", "Escape"]);
-
-function fmt(ms) {
-  const sign = ms < 0 ? "-" : "";
-  ms = Math.abs(Math.round(ms));
-  const m = Math.floor(ms / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  const rest = ms % 1000;
-  return `${sign}${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(rest).padStart(3, "0")}`;
-}
-
-function parseTime(text) {
-  // "mm:ss.mmm", "ss.mmm" or "123456ms"
-  text = text.trim();
-  if (/^\d+ms$/.test(text)) return parseInt(text, 10);
-  const parts = text.split(":").map(Number);
-  if (parts.some((p) => Number.isNaN(p))) return null;
-  let s = 0;
-  for (const p of parts) s = s * 60 + p;
-  return Math.round(s * 1000);
-}
 
 // index of the frame shown at time t: the last frame whose timestamp is <= t
 function frameAt(times, t) {
@@ -42,35 +24,25 @@ function frameAt(times, t) {
   return lo;
 }
 
-function el(tag, attrs = {}, children = []) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
 function render({ model, el: root }) {
   const box = el("div", { class: "wb-player", "data-wb": "player", tabindex: "0", "data-lm-suppress-shortcuts": "" });
   const video = el("video", { preload: "auto", playsinline: "" });
   const message = el("div", { class: "wb-player-message", "data-wb": "player-message" });
-  const playBtn = el("button", { class: "wb-btn", "data-wb": "play", title: "play / pause (space)", text: "▶" });
-  const back = el("button", { class: "wb-btn", "data-wb": "frame-back", title: "one frame back (,)", text: "|◀" });
-  const fwd = el("button", { class: "wb-btn", "data-wb": "frame-forward", title: "one frame forward (.)", text: "▶|" });
+  const playBtn = el("button", { class: "wb-btn", "data-wb": "play", title: "play / pause (space)" }, "▶");
+  const back = el("button", { class: "wb-btn", "data-wb": "frame-back", title: "one frame back (,)" }, "|◀");
+  const fwd = el("button", { class: "wb-btn", "data-wb": "frame-forward", title: "one frame forward (.)" }, "▶|");
   const rate = el("select", { class: "wb-rate", "data-wb": "rate", title: "playback speed" });
-  for (const r of RATES) rate.append(el("option", { value: String(r), text: `${r}×` }));
+  for (const r of RATES) rate.append(el("option", { value: String(r) }, `${r}×`));
   const clock = el("span", { class: "wb-clock", "data-wb": "clock" });
-  const jump = el("input", { class: "wb-jump", "data-wb": "jump", placeholder: "mm:ss.mmm", size: "10" });
-  const loop = el("button", { class: "wb-btn", "data-wb": "loop", title: "loop the selected moment", text: "⟲" });
+  const jump = el("input", { class: "wb-jump", "data-wb": "jump", placeholder: "12.5 or 1:05", size: "10", title: `go to ${TIME_HELP}; Enter` });
+  const loop = el("button", { class: "wb-btn", "data-wb": "loop", title: "loop the selected moment" }, "⟲");
   const actorSel = el("select", { class: "wb-actor", "data-wb": "actor", title: "actor for keyboard coding" });
   const bar = el("div", { class: "wb-controls" }, [back, playBtn, fwd, rate, clock, jump, loop, actorSel]);
   const caption = el("input", { class: "wb-caption", "data-wb": "still-caption", placeholder: "caption of the still", size: "28" });
-  const still = el("button", { class: "wb-btn", "data-wb": "still-button", title: "store this exact frame as a still", text: "grab still" });
+  const still = el("button", { class: "wb-btn", "data-wb": "still-button", title: "store this exact frame as a still" }, "grab still");
   const comment = el("input", { class: "wb-comment", "data-wb": "comment-input", placeholder: "comment at this time (Enter)", size: "32" });
   const cstatus = el("select", { "data-wb": "comment-status", title: "status of the comment" });
-  for (const s of ["agree", "discuss", "revise"]) cstatus.append(el("option", { value: s, text: s }));
+  for (const s of ["agree", "discuss", "revise"]) cstatus.append(el("option", { value: s }, s));
   cstatus.value = "discuss";
   const actions = el("div", { class: "wb-controls" }, [caption, still, comment, cstatus]);
   box.append(video, message, bar, actions);
@@ -227,7 +199,7 @@ function render({ model, el: root }) {
   }
 
   function setActors() {
-    actorSel.replaceChildren(...(model.get("actors") || []).map((a) => el("option", { value: a, text: a })));
+    actorSel.replaceChildren(...(model.get("actors") || []).map((a) => el("option", { value: a }, a)));
     actorSel.value = model.get("actor") || "";
   }
 

@@ -1,12 +1,16 @@
 // VIG Workbench annotation table (anywidget front end).
 //
 // Shows the rows Python gives it, lights up the rows under the playhead (trait `current_ms`),
-// and sends every user action to Python as a message: seek, edit, delete, undo. It never
+// and sends every user action to Python as a message: seek, edit, delete, undo, redo. It never
 // writes anything itself: the Python controller stores the edit and sends the new rows back.
 //
 // The rows arrive as a snapshot (trait `_base`) plus the changes since it (trait `_patch`:
 // rows added or changed, ids removed), so that an edit sends a few rows, not thousands.
-// Long tables put only the rows in view (and a margin) in the DOM.
+// Long tables put only the rows in view (and a margin) in the DOM. The filters chosen are the trait `filters`
+// (field -> value), so that Python knows them and a view drawn again keeps them; `selected` is the id of the
+// row last clicked (on the table or on the timeline).
+
+import { fmt, parseTime, el, TIME_HELP } from "./shared.js";
 
 const COLUMNS = [
   { key: "disagree", label: "≠", title: "≠: the two coders disagree here (another code, or nothing within the tolerance)" },
@@ -29,44 +33,27 @@ const POINT_HIGHLIGHT_MS = 400;
 const ALL_IN_DOM = 300; // up to this many rows are all in the DOM; beyond, only those in view
 const MARGIN_ROWS = 40; // rows kept in the DOM above and below the visible ones
 
-function fmt(ms) {
-  ms = Math.max(0, Math.round(ms));
-  const m = Math.floor(ms / 60000);
-  const s = Math.floor((ms % 60000) / 1000);
-  return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(ms % 1000).padStart(3, "0")}`;
-}
-
-function parseTime(text) {
-  text = String(text).trim();
-  if (/^\d+$/.test(text)) return parseInt(text, 10);
-  const parts = text.split(":").map(Number);
-  if (!parts.length || parts.some((p) => Number.isNaN(p))) return null;
-  let s = 0;
-  for (const p of parts) s = s * 60 + p;
-  return Math.round(s * 1000);
-}
-
-function el(tag, attrs = {}, text = null) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== null) e.textContent = text;
-  return e;
-}
-
 function render({ model, el: root }) {
   const box = el("div", { class: "wb-table", "data-wb": "annotation-table", "data-lm-suppress-shortcuts": "" });
   const tools = el("div", { class: "wb-table-tools" });
   const selects = {};
   for (const f of FILTERS) {
     const s = el("select", { "data-wb": `filter-${f.key}`, title: `show only one ${f.key === "category" ? "principle" : f.key}` });
-    s.addEventListener("change", () => draw());
+    s.addEventListener("change", () => {
+      const chosen = {};
+      for (const g of FILTERS) if (selects[g.key].value) chosen[g.key] = selects[g.key].value;
+      model.set("filters", chosen); // draws the table (change:filters)
+      model.save_changes();
+    });
     selects[f.key] = s;
     tools.append(s);
   }
   const undo = el("button", { class: "wb-btn", "data-wb": "undo", title: "undo the last delete or edit" }, "↶ undo");
   undo.addEventListener("click", () => model.send({ type: "undo" }));
+  const redo = el("button", { class: "wb-btn", "data-wb": "redo", title: "redo what was undone" }, "↷");
+  redo.addEventListener("click", () => model.send({ type: "redo" }));
   const status = el("span", { class: "wb-table-status", "data-wb": "table-status" });
-  tools.append(undo, status);
+  tools.append(undo, redo, status);
   const scroller = el("div", { class: "wb-table-scroll" });
   const table = el("table");
   const thead = el("thead");
@@ -132,7 +119,7 @@ function render({ model, el: root }) {
     for (const f of FILTERS) {
       const s = selects[f.key];
       s.hidden = f.key === "coder" && model.get("mode") !== "supervision";
-      const keep = s.value;
+      const keep = (model.get("filters") || {})[f.key] || ""; // the trait is what is chosen (the select sets it)
       const shown = new Map(); // value -> text
       for (const r of rows) if (!shown.has(r[f.key])) shown.set(r[f.key], f.text ? f.text(r) : r[f.key]);
       const values = [...shown.keys()].sort((a, b) => String(shown.get(a)).localeCompare(String(shown.get(b))));
@@ -155,7 +142,9 @@ function render({ model, el: root }) {
       }
       input.value = row[col.key];
     } else {
-      input = el("input", { value: col.edit === "time" ? fmt(row[col.key]) : row[col.key] || "" });
+      input = col.edit === "time"
+        ? el("input", { value: fmt(row[col.key]), title: `${TIME_HELP}; Enter stores it, Escape cancels` })
+        : el("input", { value: row[col.key] || "" });
     }
     input.setAttribute("data-wb", "cell-editor");
     td.replaceChildren(input);
@@ -293,7 +282,11 @@ function render({ model, el: root }) {
   let active = new Set();
 
   function paintActive() {
-    for (const [id, { tr }] of trs) tr.classList.toggle("wb-active", active.has(id));
+    const selected = model.get("selected");
+    for (const [id, { tr }] of trs) {
+      tr.classList.toggle("wb-active", active.has(id));
+      tr.classList.toggle("wb-selected", id === selected);
+    }
   }
 
   function highlight() {
@@ -338,6 +331,8 @@ function render({ model, el: root }) {
   model.on("change:_patch", drawSoon);
   model.on("change:current_ms", highlight);
   model.on("change:mode", draw);
+  model.on("change:filters", draw);
+  model.on("change:selected", paintActive);
   loadBase();
   draw();
 }

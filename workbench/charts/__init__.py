@@ -27,8 +27,6 @@ from workbench.charts.colours import (
     DISAGREE_DASH,
     LINK_DASHES,
     MOMENT_COLOUR,
-    NOT_IN_SCHEME,
-    NOT_IN_SCHEME_COLOUR,
     OUTCOME_COLOURS,
     PLAYHEAD_COLOUR,
     REPORT_WIDTH,
@@ -62,8 +60,6 @@ from workbench.charts.timeline import (
     timeline_frame,
 )
 
-# NOT_IN_SCHEME and NOT_IN_SCHEME_COLOUR live in workbench.scheme; they are re-exported here only while
-# workbench.ui.controller still imports them from workbench.charts.
 __all__ = [
     "CLOCK_LABEL",
     "COMMENT_COLOUR",
@@ -74,8 +70,6 @@ __all__ = [
     "EFFECT_MEASURES",
     "LINK_DASHES",
     "MOMENT_COLOUR",
-    "NOT_IN_SCHEME",
-    "NOT_IN_SCHEME_COLOUR",
     "OUTCOMES_ORDER",
     "OUTCOME_COLOURS",
     "OVERVIEW_SLOTS",

@@ -7,8 +7,6 @@ outcomes, comments, the video's time) the same way, from these constants; the re
 
 from __future__ import annotations
 
-from workbench.scheme import NOT_IN_SCHEME, NOT_IN_SCHEME_COLOUR
-
 __all__ = [
     "COMMENT_COLOUR",
     "CROSS",
@@ -17,8 +15,6 @@ __all__ = [
     "DISAGREE_DASH",
     "LINK_DASHES",
     "MOMENT_COLOUR",
-    "NOT_IN_SCHEME",
-    "NOT_IN_SCHEME_COLOUR",
     "OUTCOME_COLOURS",
     "PLAYHEAD_COLOUR",
     "REPORT_WIDTH",

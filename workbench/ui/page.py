@@ -12,13 +12,16 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as ipw
 
+import workbench
 from workbench.errors import WorkbenchError
 from workbench.model import Recording
-from workbench.project import Project, open_project
+
+if TYPE_CHECKING:
+    from workbench.ui.store_io import Project
 
 __all__ = ["DEFAULT_CODER", "ReviewPage", "review_page"]
 
@@ -88,7 +91,7 @@ def review_page(
 
     coder = coder or os.environ.get("WORKBENCH_CODER", "").strip() or DEFAULT_CODER
     where = project if project is not None else os.environ.get("WORKBENCH_PROJECT", "").strip()
-    if isinstance(where, Project):
+    if not isinstance(where, str | os.PathLike):  # an open project
         opened = where
     else:
         if not where:
@@ -103,7 +106,7 @@ def review_page(
             )
         name = html.escape(Path(str(where)).name or str(where))
         try:
-            opened = open_project(where, coder=coder)
+            opened = workbench.open_project(where, coder=coder)
         except WorkbenchError as exc:
             return ReviewPage(
                 _message(
