@@ -495,10 +495,31 @@ BAR_TARGETS = f"""() => {BARS}.map(p => {{
     return {{id: d.id, onset: d.onset_ms, x, y, w: r.width, hit: document.elementFromPoint(x, y) === p}};
 }})"""
 FAR_MS = 59_000  # where the video waits before each click: far from what is clicked
+#: Where the timeline is in its review (px from the review's top): it does not move when the kernel answers a key.
+TIMELINE_OFFSET = """() => { const t = document.querySelector('[data-wb=timeline]');
+    return t.getBoundingClientRect().top - t.closest('.wb-review').getBoundingClientRect().top; }"""
+
+
+def shows_annotation(page: Any, id: int) -> None:
+    """Wait until the review shows annotation ``id`` wherever a coding key's result goes: its row in the table, its
+    bar on the timeline (drawn, the chart "ready"), the status line naming it.
+
+    The store has the annotation before the kernel sends any of these: a look at the page as soon as the store has
+    it may see the page from before the key (and the page may change under the next click).
+    """
+    page.wait_for_function(
+        f"""id => !!document.querySelector(`[data-wb="annotation-row"][data-id="${{id}}"]`)
+            && !!document.querySelector('[data-wb=timeline][data-state=ready]')
+            && {BARS}.some(p => p.__data__.datum.id === id)
+            && [...document.querySelectorAll('[data-wb=status]')]
+                .some(s => [...s.textContent.matchAll(/\\bid (\\d+)\\b/g)].some(m => Number(m[1]) === id))""",
+        arg=id,
+    )
 
 
 def code_right_after(page: Any, store: Project, click: Any, key: str, expected_ms: int, what: str) -> None:
-    """``click()``, then at once the coding ``key``: one annotation of the trainee with its code at ``expected_ms``."""
+    """``click()``, then at once the coding ``key``: one annotation of the trainee with its code at ``expected_ms``,
+    shown by the review (:func:`shows_annotation`) when this returns."""
     before = {r["id"] for r in rows_of(store)}
     click()
     page.keyboard.press(key)
@@ -506,6 +527,7 @@ def code_right_after(page: Any, store: Project, click: Any, key: str, expected_m
     assert [(r["code"], r["coder"]) for r in new] == [(store.scheme.shortcuts()[key], TRAINEE)], (what, new)
     assert abs(new[0]["onset_ms"] - expected_ms) <= 1, (what, new[0]["onset_ms"], expected_ms)
     assert page.evaluate("document.activeElement.dataset.wb") == "player", what
+    shows_annotation(page, int(new[0]["id"]))
 
 
 @pytest.mark.parametrize("name", ["micro", "lab"])
@@ -522,10 +544,12 @@ def test_a_key_codes_right_after_a_click(views: dict[str, ReviewPage], store: Pr
     cell = page.locator(f'[data-wb="annotation-row"][data-id="{pick}"] td[data-col="actor"]')
     cell.scroll_into_view_if_needed()
     seek_in_browser(page, FAR_MS)
+    offset = page.evaluate(TIMELINE_OFFSET)
     code_right_after(page, store, cell.click, "1", onset[pick], "a click on a table row")
+    # the status line's first message did not push the timeline down (under a pointer aiming at a bar)
+    assert page.evaluate(TIMELINE_OFFSET) == offset
 
     page.locator("[data-wb=timeline]").scroll_into_view_if_needed()
-    timeline_ready(view)  # the new annotation has its bar
     seek_in_browser(page, FAR_MS)
     bars = [b for b in page.evaluate(BAR_TARGETS) if b["hit"] and b["w"] >= 4 and b["onset"] < FAR_MS - 5_000]
     bar = bars[len(bars) // 3]

@@ -64,7 +64,10 @@ def build_widgets(
     )
     notes = NotesPanel(layout=ipw.Layout(width="100%"))
     timeline = LiveChart(hook="timeline", row_keys=TIMELINE_KEYS, layout=ipw.Layout(width="100%"))
-    status, agreement = ipw.HTML(), ipw.HTML()
+    # the status line keeps its height while empty: its first message must not push the timeline down under a
+    # pointer aiming at a bar (the message comes from the kernel, under load a second or more after the key)
+    status = ipw.HTML(layout=ipw.Layout(min_height="var(--jp-widgets-inline-height, 28px)"))
+    agreement = ipw.HTML()
     key = ipw.HTML(key_html(scheme, mode, tolerance_ms))
     legend = ipw.HTML(legend_html(scheme))
     left = ipw.VBox([player, notes], layout=ipw.Layout(flex="1 1 340px", min_width="0"))

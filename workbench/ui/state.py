@@ -36,7 +36,6 @@ __all__ = [
     "EDITABLE",
     "FILTERS",
     "HOLD_MS",
-    "PICK_SLACK_MS",
     "AddAnnotation",
     "AddComment",
     "AddMoment",
@@ -50,9 +49,6 @@ __all__ = [
 
 HOLD_MS = 400  # a key held longer than this makes a state event from key-down to key-up
 DOUBLE_TAP_S = 0.35  # two taps of a key within this many seconds open a state event
-#: A click on a timeline mark seeks from Python only when the video is further than this from the mark's time
-#: (the player has usually seeked already, in the browser).
-PICK_SLACK_MS = 250
 #: The fields of an annotation the table edits.
 EDITABLE = ("code", "actor", "onset_ms", "offset_ms", "note")
 #: The table's filters: a row is shown when each given field has the chosen value.
@@ -179,7 +175,7 @@ class ReviewState:
                                tolerance_ms=tolerance_ms)  # fmt: skip
         self._shortcuts = scheme.shortcuts()
         self.status: tuple[str, bool] = ("", False)  # the line under the review, and whether it is an error
-        self.time_ms = 0
+        self.time_ms = 0  # where the video is, as last heard from the browser
         self.selected: int | None = None
         self.filters: dict[str, str] = {}
         self.moments: dict[int, Any] = {}
@@ -233,10 +229,13 @@ class ReviewState:
             self._changes.seek_ms = int(time_ms)
 
     def pick(self, id: Any, time_ms: int, kind: Any, local: bool) -> None:
-        """A mark of the timeline was clicked; seek from here only when the player is not already there."""
-        self._select(kind, id)
-        if not local or abs(self.time_ms - int(time_ms)) > PICK_SLACK_MS:
-            self._changes.seek_ms = int(time_ms)
+        """A mark of a chart was clicked: select it; seek unless the browser has (``local``), as :meth:`seek`.
+
+        Not "unless the video is already there": the browser tells of its seek (``current_ms``) after the pick,
+        so :attr:`time_ms` is the time before the click, and a seek sent from here would land late, taking the
+        video back to the mark after the user had gone on (clicked a row, stepped a frame).
+        """
+        self.seek(time_ms, local=local, kind=kind, id=id)
 
     def _select(self, kind: Any, id: Any) -> None:
         chosen = int(id) if kind in (None, "annotation") and isinstance(id, int | float) else None
