@@ -57,7 +57,7 @@ import re
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ from workbench.store.cases import CaseRepository
 from workbench.store.consent import ConsentRepository
 from workbench.store.engine import BUSY_TIMEOUT_MS
 from workbench.store.kernel import DERIVED_KINDS, HasKernel, Kernel, as_kernel, now, open_kernel, utc
+from workbench.store.results import forget_results
 from workbench.store.values import date as as_date
 from workbench.util import atomic_write_bytes, sha256_file
 
@@ -78,7 +79,6 @@ __all__ = [
     "DEFAULT_WAIT_S",
     "DERIVED_KINDS",
     "PENDING_FILE",
-    "DerivedRemover",
     "PurgeReport",
     "RetentionItem",
     "finish_purges",
@@ -90,10 +90,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Removes what a higher layer derived from a purged case's films and coding outside the case folders
-#: (the batch's results): called with the project folder, the checksums of the films no other case uses
-#: and the case's recording ids; returns the files it removed.
-DerivedRemover = Callable[[Path, Sequence[str], Sequence[int]], list[Path]]
 #: How long a purge waits for other programs to stop reading the database (seconds).
 DEFAULT_WAIT_S = 30.0
 #: The record of purges under way, in the project folder (case ids, paths and checksums; no name).
@@ -393,12 +389,10 @@ def pending_purges(project: Kernel | HasKernel) -> list[int]:
     return sorted(_read_pending(as_kernel(project)))
 
 
-def finish_purges(
-    project: Kernel | HasKernel, *, wait_s: float = DEFAULT_WAIT_S, derived: Sequence[DerivedRemover] = ()
-) -> list[PurgeReport]:
+def finish_purges(project: Kernel | HasKernel, *, wait_s: float = DEFAULT_WAIT_S) -> list[PurgeReport]:
     """Finish every interrupted purge of the project (see :func:`purge_case`); one report each."""
     kernel = as_kernel(project)
-    return [purge_case(kernel, cid, purge_backups=bool(rec.get("purge_backups")), wait_s=wait_s, derived=derived)
+    return [purge_case(kernel, cid, purge_backups=bool(rec.get("purge_backups")), wait_s=wait_s)
             for cid, rec in sorted(_read_pending(kernel).items())]  # fmt: skip
 
 
@@ -537,7 +531,6 @@ def purge_case(
     *,
     purge_backups: bool = False,
     wait_s: float = DEFAULT_WAIT_S,
-    derived: Sequence[DerivedRemover] = (),
 ) -> PurgeReport:
     """Remove a case completely (rows, files, deleted bytes) and verify that nothing is left.
 
@@ -556,10 +549,6 @@ def purge_case(
     wait_s : float
         Seconds to wait for other programs to stop reading the database, at each point where
         the purge needs that (before it removes anything; after the rows are deleted).
-    derived : sequence of DerivedRemover
-        What higher layers derived from the case outside its case folders, to remove too:
-        :meth:`Project.purge_case <workbench.project.Project.purge_case>` passes the batch's
-        results (:func:`workbench.batch.forget_results`).
 
     Returns
     -------
@@ -603,7 +592,7 @@ def purge_case(
         _write_pending(kernel, pending)
 
     removed = _remove_files(kernel, facts)
-    removed += _forget_results(kernel, facts, derived)
+    removed += _forget_results(kernel, facts)
     rebuild: list[str] = []
     if not facts.resumed:  # reports across cases are found by the case's names, which a resumed purge lacks
         more, rebuild = _remove_reports_across_cases(kernel, facts)
@@ -612,7 +601,7 @@ def purge_case(
     notes = _compact(kernel, wait_s)
     backups_purged: list[str] = []
     if purge_backups:
-        backups_purged, more_notes = _purge_backups(kernel, facts, derived)
+        backups_purged, more_notes = _purge_backups(kernel, facts)
         notes += more_notes
     leftovers, scan_notes = scan_for_case(kernel, facts)
     report = PurgeReport(
@@ -745,14 +734,11 @@ def _unregister_media(folder: Path, facts: _Facts) -> None:
             entry.unlink(missing_ok=True)
 
 
-def _forget_results(kernel: Kernel, facts: _Facts, derived: Sequence[DerivedRemover]) -> list[str]:
-    """What higher layers derived from the case's films and coding (the batch's results; a film another
-    case uses keeps its own): each of ``derived`` removes its own, as it alone knows their layout."""
+def _forget_results(kernel: Kernel, facts: _Facts) -> list[str]:
+    """The batch's results of the case's films and coding (a film another case uses keeps its own)."""
     if kernel.folder is None:
         return []
-    gone: list[Path] = []
-    for remove in derived:
-        gone += remove(kernel.folder, facts.sha256s, facts.recording_ids)
+    gone = forget_results(kernel.folder, facts.sha256s, facts.recording_ids)
     return [p.relative_to(kernel.folder).as_posix() for p in gone]
 
 
@@ -882,7 +868,7 @@ def _compact(kernel: Kernel, wait_s: float = DEFAULT_WAIT_S) -> list[str]:
     return notes
 
 
-def _purge_backups(kernel: Kernel, facts: _Facts, derived: Sequence[DerivedRemover]) -> tuple[list[str], list[str]]:
+def _purge_backups(kernel: Kernel, facts: _Facts) -> tuple[list[str], list[str]]:
     purged: list[str] = []
     notes: list[str] = []
     for entry in list_backups(kernel):
@@ -903,7 +889,7 @@ def _purge_backups(kernel: Kernel, facts: _Facts, derived: Sequence[DerivedRemov
                 manifest["files"] = [f for f in manifest.get("files", []) if f["path"] not in gone]
                 manifest["purged"] = [*manifest.get("purged", []), {"case_id": facts.case_id, "at": now().isoformat()}]
                 (entry.path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-                inner = purge_case(copy, facts.case_id, derived=derived)
+                inner = purge_case(copy, facts.case_id)
             db = entry.path / manifest["database"]["path"]
             manifest["database"].update(sha256=sha256_file(db), bytes=db.stat().st_size)
             (entry.path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")

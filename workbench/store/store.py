@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from types import MethodType
-from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -45,7 +45,6 @@ from workbench.store.kernel import Kernel, open_kernel
 from workbench.store.moments import MomentRepository
 from workbench.store.purge import (
     DEFAULT_WAIT_S,
-    DerivedRemover,
     PurgeReport,
     RetentionItem,
     finish_purges,
@@ -54,7 +53,6 @@ from workbench.store.purge import (
     retention,
 )
 from workbench.store.recordings import RecordingRepository
-from workbench.store.results import forget_results
 
 __all__ = ["Repositories", "Store", "forward", "open_store"]
 
@@ -144,10 +142,6 @@ class Store:
     coder : str
         Default coder name for new annotations, and the name in the audit log.
     """
-
-    #: What was derived from a case outside its case folders, removed by :meth:`purge_case`: the batch's
-    #: results (:mod:`workbench.store.results`).
-    derived_removers: ClassVar[tuple[DerivedRemover, ...]] = (forget_results,)
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -324,7 +318,7 @@ class Store:
         self, case: Case | int | str, *, purge_backups: bool = False, wait_s: float = DEFAULT_WAIT_S
     ) -> PurgeReport:
         """Remove a case completely and verify it (see :func:`workbench.store.purge_case`)."""
-        return purge_case(self.kernel, case, purge_backups=purge_backups, wait_s=wait_s, derived=self.derived_removers)
+        return purge_case(self.kernel, case, purge_backups=purge_backups, wait_s=wait_s)
 
     def pending_purges(self) -> list[int]:
         """Ids of cases whose purge was interrupted (see :func:`workbench.store.pending_purges`)."""
@@ -332,7 +326,7 @@ class Store:
 
     def finish_purges(self, *, wait_s: float = DEFAULT_WAIT_S) -> list[PurgeReport]:
         """Finish every interrupted purge (see :func:`workbench.store.finish_purges`)."""
-        return finish_purges(self.kernel, wait_s=wait_s, derived=self.derived_removers)
+        return finish_purges(self.kernel, wait_s=wait_s)
 
     def retention(self, today: dt.date | str | None = None) -> list[RetentionItem]:
         """Cases past their retention date or without consent (see :func:`workbench.store.retention`)."""
